@@ -1,0 +1,3 @@
+"""traycreds: switch AWS roles from the system tray."""
+
+__version__ = "0.1.0"

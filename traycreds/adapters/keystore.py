@@ -1,0 +1,164 @@
+"""Long-term access keys in the OS keyring, and nowhere else.
+
+Each source key is one keyring entry (service ``traycreds``, user = the source
+name) holding a small JSON document. Because keyring cannot list entries, a
+non-secret index (source name -> access key id) sits in the data folder.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from traycreds.adapters.atomic import write_atomic
+from traycreds.core.errors import KeyringError, SourceKeyMissingError
+from traycreds.core.models import Credentials
+
+SERVICE = "traycreds"
+# Windows Credential Manager: CRED_MAX_CREDENTIAL_BLOB_SIZE, and keyring stores UTF-16.
+WINDOWS_BLOB_LIMIT = 2560
+
+_INSECURE = (
+    "keyring.backends.fail.Keyring",
+    "keyring.backends.null.Keyring",
+    "keyrings.alt.file.PlaintextKeyring",
+)
+
+HOW_TO_GET_A_KEYRING = (
+    "traycreds keeps access keys only in the OS keyring. On Linux install and unlock a "
+    "Secret Service (gnome-keyring or KWallet; e.g. 'apt install gnome-keyring' and log in "
+    "to a desktop session); Windows and macOS have one built in. See README, 'Keyring'."
+)
+
+
+def backend_name(backend: Any) -> str:
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def effective_backends(backend: Any) -> list[Any]:
+    inner = getattr(backend, "backends", None)
+    if type(backend).__name__ == "ChainerBackend" and inner is not None:
+        return list(inner)
+    return [backend]
+
+
+def check_secure(backend: Any) -> None:
+    """Refuse backends that would keep keys in plain text or not at all."""
+    usable = [b for b in effective_backends(backend) if backend_name(b) not in _INSECURE]
+    if not usable:
+        names = ", ".join(backend_name(b) for b in effective_backends(backend)) or "none"
+        raise KeyringError(f"No secure keyring is available (found: {names}). "
+                           + HOW_TO_GET_A_KEYRING)
+
+
+def prepare_backend(backend: Any) -> None:
+    """On Windows keep keys on this machine: keyring's default persistence roams them."""
+    for item in effective_backends(backend):
+        if type(item).__name__ == "WinVaultKeyring":
+            item.persist = "local machine"
+
+
+def check_size(backend: Any, payload: str) -> None:
+    on_windows = any(type(b).__name__ == "WinVaultKeyring" for b in effective_backends(backend))
+    if on_windows and len(payload.encode("utf-16-le")) > WINDOWS_BLOB_LIMIT:
+        raise KeyringError(
+            f"The key is too large for Windows Credential Manager ({WINDOWS_BLOB_LIMIT} bytes). "
+            "Check that you pasted only the access key id and the secret access key."
+        )
+
+
+def _translate(exc: Exception, action: str) -> KeyringError:
+    name = type(exc).__name__
+    if name == "KeyringLocked":
+        return KeyringError(f"The keyring is locked, so traycreds cannot {action}. "
+                            "Unlock it (log in to your desktop session or open your keyring "
+                            "manager) and try again.", title="Keyring locked")
+    if name in ("NoKeyringError", "InitError"):
+        return KeyringError(f"No keyring is available to {action}. " + HOW_TO_GET_A_KEYRING)
+    return KeyringError(f"The keyring failed to {action} ({name}). Check that your keyring "
+                        "service is running and unlocked, then try again.")
+
+
+class KeyStore:
+    """Source keys in the keyring; ``backend`` is injectable for tests of the Windows rules."""
+
+    def __init__(self, index_path: Path, backend: Any = None) -> None:
+        self._index_path = index_path
+        self._backend = backend
+
+    @property
+    def backend(self) -> Any:
+        if self._backend is None:
+            try:
+                import keyring
+
+                backend = keyring.get_keyring()
+            except Exception as exc:  # keyring raises plain exceptions on broken setups
+                raise _translate(exc, "start") from None
+            check_secure(backend)
+            prepare_backend(backend)
+            self._backend = backend
+        return self._backend
+
+    def get(self, source: str) -> Credentials:
+        try:
+            raw = self.backend.get_password(SERVICE, source)
+        except KeyringError:
+            raise
+        except Exception as exc:
+            raise _translate(exc, f"read the key {source!r}") from None
+        if raw is None:
+            raise SourceKeyMissingError(
+                f"No access key is stored for {source!r}. Add it with "
+                f"'traycreds keys add {source}', or move it out of ~/.aws/credentials with "
+                f"'traycreds keys import {source}'."
+            )
+        try:
+            data = json.loads(raw)
+            return Credentials(access_key_id=data["id"], secret_access_key=data["secret"])
+        except (ValueError, KeyError, TypeError):
+            raise KeyringError(f"The keyring entry for {source!r} is not one traycreds wrote. "
+                               f"Remove and add it again: 'traycreds keys remove {source}' then "
+                               f"'traycreds keys add {source}'.") from None
+
+    def put(self, source: str, creds: Credentials) -> None:
+        payload = json.dumps({"v": 1, "id": creds.access_key_id,
+                              "secret": creds.secret_access_key})
+        backend = self.backend
+        check_size(backend, payload)
+        try:
+            backend.set_password(SERVICE, source, payload)
+        except Exception as exc:
+            raise _translate(exc, f"store the key {source!r}") from None
+        index = self.index()
+        index[source] = {"key_id": creds.access_key_id,
+                         "added": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        self._write_index(index)
+
+    def remove(self, source: str) -> bool:
+        index = self.index()
+        existed = source in index
+        try:
+            self.backend.delete_password(SERVICE, source)
+            existed = True
+        except Exception as exc:
+            if type(exc).__name__ != "PasswordDeleteError":
+                raise _translate(exc, f"remove the key {source!r}") from None
+        index.pop(source, None)
+        self._write_index(index)
+        return existed
+
+    def index(self) -> dict[str, dict[str, str]]:
+        try:
+            data = json.loads(self._index_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write_index(self, index: dict[str, dict[str, str]]) -> None:
+        write_atomic(self._index_path, json.dumps(index, indent=2, sort_keys=True))

@@ -1,0 +1,198 @@
+"""STS through boto3, with every failure turned into a traycreds error.
+
+botocore's DEBUG logging prints raw response bodies, secrets included
+(botocore #2626); traycreds never enables it and caps botocore's loggers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from traycreds.core import errors
+from traycreds.core.endpoints import Endpoint
+from traycreds.core.models import Credentials, Identity, utc_now
+
+# Skew beyond this makes SigV4 fail; AWS allows 5 minutes.
+SKEW_TOLERANCE = 300.0
+_RETRIES = {"mode": "standard", "max_attempts": 4}
+
+for _name in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, "<redacted>")
+    return text
+
+
+def _skew_seconds(response: dict[str, Any], now: datetime) -> float | None:
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if not date:
+        return None
+    try:
+        server = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        return None
+    return (now - server).total_seconds()
+
+
+def _describe_skew(seconds: float) -> str:
+    minutes = abs(seconds) / 60
+    direction = "ahead of" if seconds > 0 else "behind"
+    return f"{minutes:.0f} min {direction}" if minutes >= 1 else f"{abs(seconds):.0f} s {direction}"
+
+
+def translate_client_error(exc: Any, *, action: str, target: str, caller: str,
+                           secrets: Iterable[str | None], now: datetime) -> errors.TraycredsError:
+    """Map an STS error response to a typed error with advice; no secret survives."""
+    response = getattr(exc, "response", {}) or {}
+    error = response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    aws_message = redact(str(error.get("Message", "")), secrets)
+    skew = _skew_seconds(response, now)
+    if skew is not None and abs(skew) > SKEW_TOLERANCE and code in (
+            "SignatureDoesNotMatch", "RequestExpired", "InvalidSignatureException"):
+        return errors.WrongSecretError(
+            f"This computer's clock is {_describe_skew(skew)} AWS's. Requests are signed with "
+            "the time, so AWS rejects them: set the clock right (enable automatic time "
+            "synchronisation) and try again.", title="Clock is off")
+    if code == "SignatureDoesNotMatch":
+        return errors.WrongSecretError(
+            f"AWS rejected the signature of {caller}: the secret access key is wrong. "
+            f"Store the right one with 'traycreds keys add' (the clock is fine).")
+    if code in ("InvalidClientTokenId", "UnrecognizedClientException"):
+        return errors.InvalidKeyError(
+            f"AWS does not recognise {caller}: the access key was deleted or deactivated, or "
+            "the session token is invalid. Create a new access key in IAM and store it with "
+            "'traycreds keys add'.")
+    if code == "ExpiredToken":
+        return errors.ExpiredTokenError(
+            f"The session behind {caller} has expired. Refresh it (traycreds asks for a new "
+            "MFA code when one is needed) and try again.")
+    if code == "AccessDenied" and "MultiFactorAuthentication" in aws_message.replace(" ", ""):
+        return errors.MfaError(
+            f"AWS did not accept the MFA code for {target}. Codes are single-use and change "
+            "every 30 seconds: wait for the next code and try again; check the device is the "
+            "one named by mfa_serial.")
+    if code == "AccessDenied":
+        return errors.AccessDeniedError(
+            f"{caller} may not {action} {target}. AWS says: {aws_message} "
+            "Ask an administrator to allow sts:AssumeRole for this caller in its IAM policy "
+            "and in the role's trust policy (check external_id and MFA conditions too).")
+    if code == "RegionDisabledException":
+        return errors.RegionDisabledError(
+            f"STS is not enabled in this region for the account ({aws_message}). Activate the "
+            "region in the account settings, or set region to an enabled one for this role.")
+    if code in ("Throttling", "ThrottlingException", "RequestLimitExceeded"):
+        return errors.ThrottledError(
+            "AWS kept throttling the request after several retries. Wait a minute and try "
+            "again.")
+    return errors.TraycredsError(
+        f"AWS answered {code} to {action} {target}: {aws_message}", title=f"AWS error {code}")
+
+
+def boto_session() -> Any:
+    """A boto3 session that ignores AWS_PROFILE.
+
+    AWS_PROFILE may name a profile only traycreds knows (botocore would raise
+    ProfileNotFound), and traycreds always passes credentials explicitly.
+    """
+    import boto3.session
+    import botocore.session
+    from botocore.configprovider import ConstantProvider
+
+    core = botocore.session.Session()
+    core.get_component("config_store").set_config_provider("profile", ConstantProvider(None))
+    return boto3.session.Session(botocore_session=core)
+
+
+class BotoSts:
+    """The STS port, on boto3. Import cost is paid on first use, not at import."""
+
+    def __init__(self, clock: Any = utc_now) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._session: Any = None
+
+    def _client(self, creds: Credentials, endpoint: Endpoint) -> Any:
+        with self._lock:
+            if self._session is None:
+                self._session = boto_session()
+            session = self._session
+        from botocore.config import Config
+
+        return session.client(
+            "sts",
+            region_name=endpoint.region,
+            endpoint_url=endpoint.url,
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token,
+            config=Config(retries=_RETRIES, connect_timeout=5, read_timeout=15,
+                          user_agent_appid="traycreds"),
+        )
+
+    def _call(self, creds: Credentials, endpoint: Endpoint, operation: str, *, action: str,
+              target: str, caller: str, **params: Any) -> dict[str, Any]:
+        from botocore import exceptions as bx
+
+        secrets = (creds.secret_access_key, creds.session_token, params.get("TokenCode"))
+        try:
+            client = self._client(creds, endpoint)
+            result: dict[str, Any] = getattr(client, operation)(**params)
+            return result
+        except bx.ClientError as exc:
+            raise translate_client_error(exc, action=action, target=target, caller=caller,
+                                         secrets=secrets, now=self._clock()) from None
+        except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
+                bx.ConnectionClosedError) as exc:
+            where = endpoint.url or f"STS in {endpoint.region}"
+            raise errors.NetworkError(
+                f"No answer from {where} ({type(exc).__name__}). Check the network, VPN or "
+                "proxy, and the endpoint settings (AWS_ENDPOINT_URL_STS, endpoint_url).") from None
+        except bx.BotoCoreError as exc:
+            raise errors.TraycredsError(redact(str(exc), secrets),
+                                        title="AWS SDK error") from None
+
+    @staticmethod
+    def _credentials(result: dict[str, Any]) -> Credentials:
+        raw = result["Credentials"]
+        expiration = raw["Expiration"]
+        if isinstance(expiration, datetime):
+            expiration = expiration.astimezone(timezone.utc)
+        return Credentials(raw["AccessKeyId"], raw["SecretAccessKey"], raw["SessionToken"],
+                           expiration)
+
+    def assume_role(self, creds: Credentials, *, role_arn: str, session_name: str,
+                    duration: int, endpoint: Endpoint, caller: str,
+                    external_id: str | None = None, mfa_serial: str | None = None,
+                    token_code: str | None = None) -> Credentials:
+        params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name,
+                                  "DurationSeconds": duration}
+        if external_id:
+            params["ExternalId"] = external_id
+        if mfa_serial and token_code:
+            params.update(SerialNumber=mfa_serial, TokenCode=token_code)
+        result = self._call(creds, endpoint, "assume_role", action="assume", target=role_arn,
+                            caller=caller, **params)
+        return self._credentials(result)
+
+    def get_session_token(self, creds: Credentials, *, duration: int, endpoint: Endpoint,
+                          caller: str, mfa_serial: str, token_code: str) -> Credentials:
+        result = self._call(creds, endpoint, "get_session_token", action="start an MFA session",
+                            target=f"with {mfa_serial}", caller=caller, DurationSeconds=duration,
+                            SerialNumber=mfa_serial, TokenCode=token_code)
+        return self._credentials(result)
+
+    def get_caller_identity(self, creds: Credentials, *, endpoint: Endpoint,
+                            caller: str) -> Identity:
+        result = self._call(creds, endpoint, "get_caller_identity", action="identify",
+                            target="itself", caller=caller)
+        return Identity(result["Account"], result["Arn"], result["UserId"])

@@ -1,0 +1,222 @@
+"""What each command does; main.py only parses and reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+
+from traycreds.adapters import paths
+from traycreds.context import Context, default_shell
+from traycreds.core import text
+from traycreds.core.errors import ConfigError, ExitCode, UsageError
+from traycreds.core.keys import check_key_pair, check_source_name
+from traycreds.core.models import Credentials
+from traycreds.core.roles import resolve_chain
+
+SETTINGS_TEMPLATE = '''# traycreds settings. Roles come from ~/.aws/config (profiles with role_arn);
+# this file adds presentation to them, or defines roles of its own.
+
+[app]
+# default_shell = "bash"          # cmd, powershell, bash, zsh, fish, dotenv, json
+# warn_before_minutes = [15, 5]
+# clipboard_clear_seconds = 45    # 0 = never clear
+
+# [roles.prod-admin]              # presentation for a role in ~/.aws/config
+# label = "Production admin"
+# group = "Production"
+# colour = "#c62828"
+# favourite = true
+
+# [roles.sandbox]                 # a role that exists only here
+# role_arn = "arn:aws:iam::123456789012:role/Sandbox"
+# source_profile = "me"           # the key stored with: traycreds keys add me
+# mfa_serial = "arn:aws:iam::123456789012:mfa/me"
+# region = "eu-west-1"
+'''
+
+
+def _out(value: str) -> None:
+    sys.stdout.write(value)
+    sys.stdout.flush()
+
+
+def _engine(ctx: Context):  # type: ignore[no-untyped-def]
+    from traycreds.cli.prompts import mfa_from_terminal
+
+    return ctx.engine(mfa_from_terminal)
+
+
+def _notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        sys.stderr.write(f"traycreds: note: {note}\n")
+
+
+def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds.core import shells
+
+    shell = shells.normalize_shell(args.shell) if args.shell else default_shell(ctx.settings)
+    issued = _engine(ctx).issue(args.role, fresh=args.fresh)
+    shells.check_shapes(issued.credentials)
+    rendered = shells.render(shell, issued.credentials, issued.region)
+    _notes(issued.notes)
+    _out(rendered)
+    return 0
+
+
+def cmd_credential_process(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds.core import shells
+
+    if args.source:
+        creds = ctx.keys.get(check_source_name(args.source))
+    else:
+        issued = _engine(ctx).issue(args.role)
+        _notes(issued.notes)
+        creds = issued.credentials
+    shells.check_shapes(creds)
+    _out(shells.credential_process_json(creds))
+    return 0
+
+
+def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:
+    engine = _engine(ctx)
+    identity = (engine.source_identity(check_source_name(args.source)) if args.source
+                else engine.identity(args.role))
+    _out(text.table(["ACCOUNT", "ARN", "USER ID"],
+                    [[identity.account, identity.arn, identity.user_id]]))
+    return 0
+
+
+def _role_rows(ctx: Context) -> list[dict[str, str]]:
+    catalog = ctx.catalog
+    stored = ctx.keys.index()
+    rows = []
+    for name in sorted(catalog.roles, key=str.lower):
+        role = catalog.roles[name]
+        try:
+            chain = resolve_chain(catalog, name)
+            hops = [hop.role.name for hop in chain.hops[:-1]]
+            source = chain.source_key + "".join(f" > {hop}" for hop in hops)
+            state = "-" if chain.source_key in stored else f"key {chain.source_key!r} not stored"
+            mfa = any(hop.role.mfa_serial for hop in chain.hops)
+        except ConfigError as error:
+            source, state, mfa = role.source, f"error: {error.message}", bool(role.mfa_serial)
+        rows.append({"name": name, "account": role.account, "role": role.role_name,
+                     "source": source, "mfa": "yes" if mfa else "no",
+                     "region": role.region or "-", "state": state})
+    for name, problem in sorted(catalog.broken.items()):
+        rows.append({"name": name, "account": "", "role": "", "source": "", "mfa": "",
+                     "region": "", "state": f"error: {problem.describe()}"})
+    return rows
+
+
+def cmd_roles(args: argparse.Namespace, ctx: Context) -> int:
+    rows = _role_rows(ctx)
+    if args.json:
+        _out(json.dumps(rows, indent=2) + "\n")
+        return 0
+    if not rows:
+        _out("No roles yet. Add a profile with role_arn and source_profile to "
+             f"{paths.aws_config_file()}, or a [roles.NAME] table to {paths.settings_file()} "
+             "('traycreds config edit').\n")
+        return 0
+    headers = ["NAME", "ACCOUNT", "ROLE", "SOURCE", "MFA", "REGION", "STATE"]
+    _out(text.table(headers, [[r[k.lower()] for k in headers] for r in rows]))
+    for problem in ctx.catalog.problems:
+        if problem.role is None:
+            sys.stderr.write(f"traycreds: warning: {problem.describe()}\n")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace, ctx: Context) -> int:
+    if args.keys_command == "list":
+        index = ctx.keys.index()
+        users: dict[str, list[str]] = {}
+        for name in ctx.catalog.roles:
+            try:
+                users.setdefault(resolve_chain(ctx.catalog, name).source_key, []).append(name)
+            except ConfigError:
+                continue
+        if not index:
+            _out("No access keys stored. Add one with: traycreds keys add NAME\n")
+        rows = [[name, entry.get("key_id", "?"), entry.get("added", "?"),
+                 ", ".join(sorted(users.get(name, []))) or "-"]
+                for name, entry in sorted(index.items())]
+        if rows:
+            _out(text.table(["NAME", "KEY ID", "ADDED", "USED BY"], rows))
+        for name in sorted(set(users) - set(index)):
+            sys.stderr.write(f"traycreds: note: roles {', '.join(sorted(users[name]))} use key "
+                             f"{name!r}, which is not stored: traycreds keys add {name}\n")
+        return 0
+    source = check_source_name(args.source)
+    if args.keys_command == "remove":
+        if not ctx.keys.remove(source):
+            raise UsageError(f"No key named {source!r} is stored ('traycreds keys list').")
+        _out(f"Removed key {source!r} from the keyring. To use it without traycreds again, "
+             f"put aws_access_key_id and aws_secret_access_key under [{source}] in "
+             f"{paths.aws_credentials_file()} by hand.\n")
+        return 0
+    from traycreds.cli.prompts import ask
+
+    key_id, secret = check_key_pair(ask("Access key id: "),
+                                    ask("Secret access key: ", secret=True))
+    creds = Credentials(key_id, secret)
+    identity = None
+    if not args.no_verify:
+        identity = _engine(ctx).source_identity(source, creds)
+    ctx.keys.put(source, creds)
+    who = f" ({identity.arn})" if identity else " (not verified)"
+    _out(f"Stored key {key_id} as {source!r}{who}.\n")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, ctx: Context) -> int:
+    path = paths.settings_file()
+    if args.config_command == "path":
+        _out(f"{path}\n")
+        return 0
+    if args.config_command == "check":
+        problems = ctx.catalog.problems
+        for problem in problems:
+            _out(f"{problem.describe()}\n")
+        if not problems:
+            _out(f"No problems in {paths.aws_config_file()} or {path}.\n")
+        return int(ExitCode.CONFIG) if problems else 0
+    if not path.exists():
+        from traycreds.adapters.atomic import write_atomic
+
+        write_atomic(path, SETTINGS_TEMPLATE)
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if editor:
+        return subprocess.call([*shlex.split(editor), str(path)])
+    opener = {"win32": ["notepad"], "darwin": ["open", "-t"]}.get(sys.platform, ["xdg-open"])
+    try:
+        return subprocess.call([*opener, str(path)])
+    except FileNotFoundError:
+        raise UsageError(f"No editor found. Set $EDITOR, or open {path} yourself.") from None
+
+
+def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds import demo
+
+    return demo.run()
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
+    "export": cmd_export,
+    "credential-process": cmd_credential_process,
+    "whoami": cmd_whoami,
+    "roles": cmd_roles,
+    "keys": cmd_keys,
+    "config": cmd_config,
+    "demo": cmd_demo,
+}
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    return COMMANDS[args.command](args, Context())
+

@@ -1,0 +1,112 @@
+"""``traycreds`` command line: parse, dispatch, turn errors into two lines and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from traycreds import __version__
+from traycreds.core.errors import ExitCode, TraycredsError
+
+log = logging.getLogger("traycreds.cli")
+
+SHELL_CHOICES = ("cmd", "powershell", "bash", "zsh", "fish", "dotenv", "json")
+
+EPILOG = """exit codes: 0 ok, 2 usage, 3 configuration, 4 unknown role, 5 keyring,
+6 value unsafe for the shell, 7 cancelled, 8 file, 10 key rejected, 11 wrong secret
+or clock, 12 access denied, 13 MFA, 14 session expired, 15 region disabled,
+16 throttled, 17 network, 1 other."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="traycreds",
+        description="Assume AWS roles with access keys kept in the OS keyring, and hand the "
+                    "temporary credentials to shells, SDKs and the AWS CLI.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"traycreds {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="log at DEBUG to stderr and the log file (secrets are never logged)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("roles", help="list roles with their source key, MFA and state")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("export", help="print lines that set the role's credentials in a shell")
+    p.add_argument("role")
+    p.add_argument("--shell", "-s", help="cmd, powershell, bash, zsh, fish, dotenv or json "
+                                         "(default: the settings' default_shell)")
+    p.add_argument("--fresh", action="store_true", help="assume the role again even if held")
+
+    p = sub.add_parser("credential-process",
+                       help="print credential_process JSON (for ~/.aws/config)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("role", nargs="?")
+    who.add_argument("--source", help="serve the stored long-term key itself (no STS call)")
+
+    p = sub.add_parser("whoami", help="GetCallerIdentity with a role's (or a key's) credentials")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("role", nargs="?")
+    who.add_argument("--source", help="check a stored access key instead of a role")
+
+    keys = sub.add_parser("keys", help="manage long-term access keys in the OS keyring")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    p = ksub.add_parser("add", help="store an access key (prompted, or two lines on stdin)")
+    p.add_argument("source", help="the name roles use as source_profile")
+    p.add_argument("--no-verify", action="store_true",
+                   help="do not check the key with GetCallerIdentity")
+    ksub.add_parser("list", help="show stored keys (names and key ids, never secrets)")
+    p = ksub.add_parser("remove", help="delete a stored key from the keyring")
+    p.add_argument("source")
+
+    config = sub.add_parser("config", help="traycreds' settings file")
+    csub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    csub.add_parser("path", help="print the settings file's path")
+    csub.add_parser("edit", help="open the settings file in $VISUAL/$EDITOR (created if missing)")
+    csub.add_parser("check", help="report problems in ~/.aws/config and the settings")
+
+    sub.add_parser("demo", help="run traycreds against a local demo STS (no AWS account)")
+    return parser
+
+
+def _report(error: TraycredsError) -> int:
+    sys.stderr.write(f"traycreds: {error.title}\n  {error.message}\n")
+    return int(error.exit_code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from traycreds import logs
+    from traycreds.adapters import paths
+
+    debug = args.debug or os.environ.get("TRAYCREDS_LOG", "").lower() == "debug"
+    logs.setup(None if os.environ.get("TRAYCREDS_NO_LOG_FILE") else paths.log_dir(),
+               debug=debug, stderr=debug)
+    if args.command is None:
+        parser.print_help()
+        return int(ExitCode.OK)
+    from traycreds.cli import commands
+
+    try:
+        return commands.dispatch(args)
+    except TraycredsError as error:
+        log.info("%s failed: %s", args.command, error.title)
+        return _report(error)
+    except KeyboardInterrupt:
+        return _report(TraycredsError("Interrupted.", title="Cancelled"))
+    except BrokenPipeError:
+        return int(ExitCode.FAILURE)
+    except Exception as exc:  # the last resort: one line, details in the (scrubbed) log
+        log.exception("unexpected failure in %s", args.command)
+        return _report(TraycredsError(
+            f"An unexpected {type(exc).__name__} occurred. Details are in the log folder "
+            f"({paths.log_dir()}); please include them in a bug report.",
+            title="Internal error"))
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The role catalog: AWS config profiles and traycreds settings merged, checked, chained."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from traycreds.core.awsconfig import Profile
+from traycreds.core.errors import ConfigError, UnknownRoleError
+from traycreds.core.models import Problem, Role
+from traycreds.core.settings import ROLE_KEYS, RoleEntry, Settings
+
+MIN_DURATION = 900
+MAX_DURATION = 43200
+CHAINED_MAX_DURATION = 3600
+DEFAULT_DURATION = 3600
+
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_MFA_SERIAL = re.compile(
+    r"^(arn:aws[a-z-]*:iam::\d{12}:(mfa|u2f)/[\w+=,.@/-]+|[\w+=/:,.@-]{9,256})$")
+_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    roles: dict[str, Role]
+    broken: dict[str, Problem] = field(default_factory=dict)  # roles that cannot be used
+    problems: list[Problem] = field(default_factory=list)  # everything worth telling
+
+    def get(self, name: str) -> Role:
+        if name in self.roles:
+            return self.roles[name]
+        if name in self.broken:
+            raise ConfigError(self.broken[name].describe(), title=f"Role {name!r} is misconfigured")
+        known = ", ".join(sorted(self.roles)) or "none yet"
+        raise UnknownRoleError(
+            f"There is no role named {name!r}. Known roles: {known}. "
+            "Add it to ~/.aws/config (a profile with role_arn) or to traycreds' settings "
+            "(traycreds config edit)."
+        )
+
+
+@dataclass(frozen=True)
+class Hop:
+    role: Role
+    duration: int
+    note: str | None = None  # why the duration differs from what was asked
+
+
+@dataclass(frozen=True)
+class Chain:
+    """How to reach a role: a source key, then one AssumeRole per hop."""
+
+    source_key: str
+    hops: tuple[Hop, ...]
+
+    @property
+    def role(self) -> Role:
+        return self.hops[-1].role
+
+    @property
+    def first_mfa_serial(self) -> str | None:
+        return self.hops[0].role.mfa_serial
+
+
+def _as_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _validate(fields: Mapping[str, Any], name: str) -> str | None:
+    """What is wrong with a role's fields, or None."""
+    arn = fields.get("role_arn")
+    if not arn or not _ROLE_ARN.match(str(arn)):
+        return (f"role_arn {arn!r} is not an IAM role ARN "
+                "(arn:aws:iam::123456789012:role/NAME).")
+    if fields.get("credential_source"):
+        return ("credential_source is not supported by traycreds; use source_profile naming "
+                "a key stored with 'traycreds keys add NAME'.")
+    if not fields.get("source_profile"):
+        return "source_profile is missing: name the access key (or role) this role is assumed with."
+    serial = fields.get("mfa_serial")
+    if serial and not _MFA_SERIAL.match(str(serial)):
+        return f"mfa_serial {serial!r} is not an MFA device ARN or serial number."
+    session = fields.get("role_session_name")
+    if session and not _SESSION_NAME.match(str(session)):
+        return ("role_session_name must be 2-64 characters of letters, digits and =,.@_- "
+                f"(got {session!r}).")
+    external = fields.get("external_id")
+    if external and not _EXTERNAL_ID.match(str(external)):
+        return "external_id must be 2-1224 characters of letters, digits and +=,.@:/_-."
+    duration = fields.get("duration_seconds")
+    if duration is not None:
+        try:
+            seconds = int(str(duration))
+        except ValueError:
+            return f"duration_seconds {duration!r} is not a whole number of seconds."
+        if not MIN_DURATION <= seconds <= MAX_DURATION:
+            return f"duration_seconds must be {MIN_DURATION}..{MAX_DURATION} (got {seconds})."
+    regional = fields.get("sts_regional_endpoints")
+    if regional and regional not in ("legacy", "regional"):
+        return f"sts_regional_endpoints must be 'legacy' or 'regional' (got {regional!r})."
+    return None
+
+
+def _role(name: str, fields: Mapping[str, Any], origin: str, extra: RoleEntry | None) -> Role:
+    look = extra.values if extra else {}
+    duration = fields.get("duration_seconds")
+    order = look.get("order")
+    return Role(
+        name=name,
+        role_arn=str(fields["role_arn"]),
+        source=str(fields["source_profile"]),
+        origin=origin,
+        mfa_serial=_as_str(fields.get("mfa_serial")),
+        external_id=_as_str(fields.get("external_id")),
+        session_name=_as_str(fields.get("role_session_name")),
+        duration_seconds=int(str(duration)) if duration is not None else None,
+        region=_as_str(fields.get("region")),
+        sts_regional_endpoints=_as_str(fields.get("sts_regional_endpoints")),
+        endpoint_url=_as_str(fields.get("endpoint_url")),
+        label=_as_str(look.get("label")),
+        group=_as_str(look.get("group")),
+        colour=_as_str(look.get("colour")),
+        order=order if isinstance(order, int) else None,
+        favourite=bool(look.get("favourite", False)),
+        profile=_as_str(look.get("profile")),
+    )
+
+
+def _conflicts(profile: Profile, entry: RoleEntry) -> list[str]:
+    found = []
+    for key in ROLE_KEYS:
+        if key in entry.values and key in profile.values:
+            ours, theirs = str(entry.values[key]), profile.values[key]
+            if ours != theirs:
+                found.append(
+                    f"{key} is {theirs!r} in {profile.path} (line {profile.line_of(key)}) "
+                    f"but {ours!r} in the settings (line {entry.line_of(key)})"
+                )
+    return found
+
+
+def build_catalog(profiles: Mapping[str, Profile], settings: Settings,
+                  problems: list[Problem] | None = None) -> Catalog:
+    """Merge both files. Conflicts are reported and make the role unusable, never resolved."""
+    roles: dict[str, Role] = {}
+    broken: dict[str, Problem] = {}
+    found = list(problems or [])
+    names = [n for n, p in profiles.items() if "role_arn" in p.values]
+    names += [n for n, e in settings.roles.items()
+              if n not in profiles and "role_arn" in e.values]
+    for name in names:
+        profile = profiles.get(name)
+        entry = settings.roles.get(name)
+        if profile is not None and entry is not None and (clash := _conflicts(profile, entry)):
+            problem = Problem(settings.path, entry.line or None,
+                              f"role {name!r} is defined differently in two files: "
+                              + "; ".join(clash) + ".",
+                              "Keep the role fields in one file (presentation keys such as "
+                              "label and group may stay in the settings).", role=name)
+            broken[name] = problem
+            found.append(problem)
+            continue
+        fields: dict[str, Any] = dict(profile.values) if profile else {}
+        if entry is not None:
+            fields.update({k: v for k, v in entry.values.items() if k in ROLE_KEYS})
+        where = profile.path if profile else settings.path
+        line = profile.line if profile else (entry.line if entry else None)
+        if (error := _validate(fields, name)) is not None:
+            problem = Problem(where, line, f"role {name!r}: {error}",
+                              "Fix it there; the other roles still load.", role=name)
+            broken[name] = problem
+            found.append(problem)
+            continue
+        roles[name] = _role(name, fields, where, entry)
+    for name, entry in settings.roles.items():
+        if name not in roles and name not in broken and name not in profiles:
+            found.append(Problem(settings.path, entry.line or None,
+                                 f"[roles.{name}] has no role_arn and no profile of that name "
+                                 "exists in the AWS config.",
+                                 "Add role_arn and source_profile, or fix the name.", role=name))
+    return Catalog(roles=roles, broken=broken, problems=found)
+
+
+def resolve_chain(catalog: Catalog, name: str) -> Chain:
+    """The source key and hops that lead to ``name``, with durations capped and explained."""
+    path: list[Role] = []
+    seen: set[str] = set()
+    current = catalog.get(name)
+    while True:
+        if current.name in seen:
+            loop = " -> ".join([r.name for r in reversed(path)] + [current.name])
+            raise ConfigError(f"source_profile forms a loop: {loop}. Point one of them at a key.",
+                              title=f"Role {name!r} is misconfigured")
+        seen.add(current.name)
+        path.append(current)
+        source = current.source
+        if source == current.name or (source not in catalog.roles and source not in catalog.broken):
+            break
+        current = catalog.get(source)
+    path.reverse()
+    hops: list[Hop] = []
+    for index, role in enumerate(path):
+        wanted = role.duration_seconds or DEFAULT_DURATION
+        if index > 0 and wanted > CHAINED_MAX_DURATION:
+            note = (f"{role.name}: duration capped at {CHAINED_MAX_DURATION} s (asked "
+                    f"{wanted} s) because it is assumed with {path[index - 1].name}'s role "
+                    "credentials, and AWS limits role chaining to one hour.")
+            hops.append(Hop(role, CHAINED_MAX_DURATION, note))
+        else:
+            hops.append(Hop(role, wanted))
+    return Chain(source_key=path[0].source, hops=tuple(hops))

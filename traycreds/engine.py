@@ -1,0 +1,223 @@
+"""The provider chain: stored key -> MFA session -> role -> chained role.
+
+The engine holds what it obtained in memory (never on disk) and reuses it:
+one MFA session per (source key, MFA device) serves every role behind it, so
+the user types one code, not one per role. STS and the keyring come in as
+ports, so the chain is tested against a real STS with no test-only hooks.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from traycreds.core.endpoints import Endpoint, sts_endpoint
+from traycreds.core.errors import CancelledError, MfaError
+from traycreds.core.models import Credentials, Identity, Role, utc_now
+from traycreds.core.roles import Catalog, Chain, resolve_chain
+
+# Reuse held credentials only while they have more than this left (botocore's
+# advisory refresh window is 15 minutes).
+REUSE_MARGIN = timedelta(minutes=15)
+MFA_SESSION_SECONDS = 8 * 3600  # a working day: one code in the morning
+_TOTP = re.compile(r"^\d{6}$")
+_CODE_MEMORY = timedelta(minutes=3)  # a TOTP code is valid for about 90 s around its window
+_MFA_ATTEMPTS = 3
+
+
+class StsPort(Protocol):
+    def assume_role(self, creds: Credentials, *, role_arn: str, session_name: str,
+                    duration: int, endpoint: Endpoint, caller: str,
+                    external_id: str | None = None, mfa_serial: str | None = None,
+                    token_code: str | None = None) -> Credentials: ...
+
+    def get_session_token(self, creds: Credentials, *, duration: int, endpoint: Endpoint,
+                          caller: str, mfa_serial: str, token_code: str) -> Credentials: ...
+
+    def get_caller_identity(self, creds: Credentials, *, endpoint: Endpoint,
+                            caller: str) -> Identity: ...
+
+
+class KeyPort(Protocol):
+    def get(self, source: str) -> Credentials: ...
+
+
+@dataclass(frozen=True)
+class MfaRequest:
+    role: str  # the role the user asked for
+    serial: str  # the MFA device
+    problem: str | None = None  # why the previous code was not taken
+
+
+# Returns six digits, or raises CancelledError when the user cancels.
+MfaPrompt = Callable[[MfaRequest], str]
+
+
+@dataclass(frozen=True)
+class Issued:
+    role: Role
+    credentials: Credentials
+    notes: tuple[str, ...] = ()
+
+    @property
+    def region(self) -> str | None:
+        return self.role.region
+
+
+def default_session_name() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "user"
+    clean = re.sub(r"[^\w+=,.@-]", "-", user)
+    return f"traycreds-{clean}"[:64]
+
+
+class Engine:
+    def __init__(self, catalog: Catalog, keys: KeyPort, sts: StsPort, prompt_mfa: MfaPrompt,
+                 *, env: Mapping[str, str] | None = None,
+                 clock: Callable[[], datetime] = utc_now,
+                 session_name: str | None = None) -> None:
+        self.catalog = catalog
+        self._keys = keys
+        self._sts = sts
+        self._prompt = prompt_mfa
+        self._env = dict(os.environ if env is None else env)
+        self._clock = clock
+        self._session_name = session_name or default_session_name()
+        self._sources: dict[str, Credentials] = {}
+        self._mfa_sessions: dict[tuple[str, str], Credentials] = {}
+        self._roles: dict[str, Credentials] = {}
+        self._used_codes: dict[str, list[tuple[str, datetime]]] = {}
+        self._locks: dict[object, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    # -- public ---------------------------------------------------------------
+    def issue(self, name: str, *, fresh: bool = False) -> Issued:
+        """Credentials for role ``name``: held ones if fresh enough, else a new chain walk."""
+        chain = resolve_chain(self.catalog, name)
+        notes = tuple(hop.note for hop in chain.hops if hop.note)
+        with self._lock(("role", name)):
+            held = None if fresh else self._usable(self._roles.get(name), REUSE_MARGIN)
+            if held is None:
+                held = self._walk(chain, name)
+                self._roles[name] = held
+        return Issued(chain.role, held, notes)
+
+    def held(self, name: str) -> Credentials | None:
+        return self._roles.get(name)
+
+    def identity(self, name: str) -> Identity:
+        issued = self.issue(name)
+        return self._sts.get_caller_identity(issued.credentials,
+                                             endpoint=self.endpoint(issued.role),
+                                             caller=f"role {name}")
+
+    def source_identity(self, source: str, creds: Credentials | None = None) -> Identity:
+        key = creds or self._source(source)
+        return self._sts.get_caller_identity(key, endpoint=self.endpoint(None),
+                                             caller=self._describe_key(source, key))
+
+    def source_credentials(self, source: str) -> Credentials:
+        return self._source(source)
+
+    def forget(self, name: str | None = None) -> None:
+        """Drop held temporary credentials (one role, or all with MFA sessions and keys)."""
+        with self._guard:
+            if name is None:
+                self._roles.clear()
+                self._mfa_sessions.clear()
+                self._sources.clear()
+            else:
+                self._roles.pop(name, None)
+
+    def endpoint(self, role: Role | None) -> Endpoint:
+        return sts_endpoint(role, self._env)
+
+    # -- the chain --------------------------------------------------------------
+    def _walk(self, chain: Chain, asked: str) -> Credentials:
+        hops = chain.hops
+        start, current, caller = 0, None, ""
+        # A chained role starts from the nearest intermediate role still held.
+        for index in range(len(hops) - 2, -1, -1):
+            held = self._usable(self._roles.get(hops[index].role.name), REUSE_MARGIN)
+            if held is not None:
+                start, current, caller = index + 1, held, f"role {hops[index].role.name}"
+                break
+        if current is None:
+            key = self._source(chain.source_key)
+            current, caller = key, self._describe_key(chain.source_key, key)
+        for index in range(start, len(hops)):
+            role = hops[index].role
+            serial, code = role.mfa_serial, None
+            if serial and index == 0:
+                current = self._mfa_session(chain.source_key, current, serial, role, asked)
+                serial = None
+            elif serial:
+                code = self._ask_code(serial, asked)
+            current = self._sts.assume_role(
+                current, role_arn=role.role_arn,
+                session_name=role.session_name or self._session_name,
+                duration=hops[index].duration, endpoint=self.endpoint(role), caller=caller,
+                external_id=role.external_id, mfa_serial=serial, token_code=code)
+            if index < len(hops) - 1:
+                self._roles[role.name] = current
+            caller = f"role {role.name}"
+        return current
+
+    def _source(self, source: str) -> Credentials:
+        with self._lock(("source", source)):
+            if source not in self._sources:
+                self._sources[source] = self._keys.get(source)
+            return self._sources[source]
+
+    def _mfa_session(self, source: str, key: Credentials, serial: str, role: Role,
+                     asked: str) -> Credentials:
+        slot = (source, serial)
+        with self._lock(("mfa", slot)):
+            held = self._usable(self._mfa_sessions.get(slot), REUSE_MARGIN)
+            if held is None:
+                code = self._ask_code(serial, asked)
+                held = self._sts.get_session_token(
+                    key, duration=MFA_SESSION_SECONDS, endpoint=self.endpoint(role),
+                    caller=self._describe_key(source, key), mfa_serial=serial, token_code=code)
+                self._mfa_sessions[slot] = held
+            return held
+
+    def _ask_code(self, serial: str, asked: str) -> str:
+        problem = None
+        for _ in range(_MFA_ATTEMPTS):
+            code = self._prompt(MfaRequest(asked, serial, problem)).strip()
+            if not _TOTP.match(code):
+                problem = "An MFA code is exactly six digits."
+                continue
+            now = self._clock()
+            recent = [(c, t) for c, t in self._used_codes.get(serial, []) if now - t < _CODE_MEMORY]
+            if any(c == code for c, _ in recent):
+                problem = "That code was already used; AWS refuses it twice. Wait for the next."
+                continue
+            self._used_codes[serial] = [*recent, (code, now)]
+            return code
+        if problem is None:  # pragma: no cover - loop always sets it
+            raise CancelledError("No MFA code entered.")
+        raise MfaError(f"No usable MFA code for {serial} after {_MFA_ATTEMPTS} tries: {problem}")
+
+    # -- helpers ------------------------------------------------------------------
+    def _usable(self, creds: Credentials | None, margin: timedelta) -> Credentials | None:
+        if creds is None or creds.expiration is None:
+            return creds
+        return creds if creds.expiration - self._clock() > margin else None
+
+    @staticmethod
+    def _describe_key(source: str, key: Credentials) -> str:
+        return f"access key {key.access_key_id} ({source!r})"
+
+    def _lock(self, slot: object) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(slot, threading.Lock())
