@@ -1,0 +1,157 @@
+"""Shared fixtures: a real STS (moto), a scripted STS (errors), an isolated AWS user
+environment, the real Secret Service keyring and the real notification daemon.
+
+Run the suite with ``bash scripts/test.sh``: it starts the private desktop session that the
+``secret_service`` and ``notifications`` fixtures need. Outside it they skip, loudly; with
+CI=true they fail instead, so CI can never pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import (
+    ARTIFACTS,
+    HARNESS_VARS,
+    IN_CI,
+    NOTIFY_LOG,
+    AwsEnv,
+    NotificationLog,
+    in_desktop_session,
+)
+from tests.support.errorserver import StsErrorServer
+from tests.support.stsserver import MotoSts
+
+
+def require_desktop_session(what: str) -> None:
+    """Skip (fail under CI=true) unless we run inside scripts/desktop-session.sh."""
+    if in_desktop_session():
+        return
+    message = (
+        f"NOT TESTED ({what}): needs the private desktop session (Xvfb, D-Bus, gnome-keyring, "
+        "dunst, trayer). Run `bash scripts/test.sh` instead of bare pytest."
+    )
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def desktop() -> None:
+    """Require the private desktop session (X display, tray host, D-Bus services)."""
+    require_desktop_session("the X display and tray host")
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Directory kept by CI for screenshots and logs."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def moto(artifacts: Path) -> Iterator[MotoSts]:
+    """moto's server in a subprocess with IAM authentication enforced (see MotoSts)."""
+    server = MotoSts.start(artifacts / "moto")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sts_error_server() -> Iterator[StsErrorServer]:
+    """The scripted STS server for the whole session; tests use ``sts_errors``."""
+    server = StsErrorServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sts_errors(sts_error_server: StsErrorServer) -> Iterator[StsErrorServer]:
+    """The scripted STS server, reset: no script, no recorded requests."""
+    sts_error_server.reset()
+    yield sts_error_server
+    sts_error_server.reset()
+
+
+@pytest.fixture
+def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AwsEnv:
+    """An AWS user with nothing configured: fresh HOME and XDG dirs, no AWS_* variables.
+
+    Keeps DISPLAY, DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR (keyring and tray need them).
+    """
+    home = tmp_path / "home"
+    dirs = {
+        "XDG_CONFIG_HOME": tmp_path / "xdg-config",
+        "XDG_DATA_HOME": tmp_path / "xdg-data",
+        "XDG_STATE_HOME": tmp_path / "xdg-state",
+        "XDG_CACHE_HOME": tmp_path / "xdg-cache",
+    }
+    for path in (home, *dirs.values()):
+        path.mkdir(parents=True, exist_ok=True)
+
+    for name in list(os.environ):
+        if name.startswith("AWS_") or (name.startswith("TRAYCREDS_") and name not in HARNESS_VARS):
+            monkeypatch.delenv(name)
+
+    aws_config = home / ".aws" / "config"
+    aws_credentials = home / ".aws" / "credentials"
+    monkeypatch.setenv("HOME", str(home))
+    for name, path in dirs.items():
+        monkeypatch.setenv(name, str(path))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_credentials))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    return AwsEnv(
+        home=home,
+        aws_config=aws_config,
+        aws_credentials=aws_credentials,
+        config_home=dirs["XDG_CONFIG_HOME"],
+        data_home=dirs["XDG_DATA_HOME"],
+        state_home=dirs["XDG_STATE_HOME"],
+        cache_home=dirs["XDG_CACHE_HOME"],
+        env=dict(os.environ),
+    )
+
+
+@pytest.fixture(scope="session")
+def secret_service() -> Any:
+    """The keyring's SecretService backend, checked to be the active one and unlocked."""
+    require_desktop_session("the Secret Service keyring")
+    import keyring
+    from keyring.backends import SecretService, chainer
+
+    active = keyring.get_keyring()
+    first = active
+    if isinstance(active, chainer.ChainerBackend):
+        backends = list(active.backends)
+        assert backends, "keyring's ChainerBackend has no backends"
+        first = backends[0]
+    assert isinstance(first, SecretService.Keyring), (
+        f"keyring's active backend is {active!r} (first: {first!r}), not SecretService; "
+        "is gnome-keyring running with --components=secrets?"
+    )
+    backend: Any = first  # keyring's methods are untyped
+    # Fail here, clearly, if the collection is locked (it would prompt and be dismissed).
+    probe = ("traycreds-test-probe", "probe")
+    backend.set_password(*probe, "ok")
+    assert backend.get_password(*probe) == "ok", "Secret Service did not return what we stored"
+    backend.delete_password(*probe)
+    return backend
+
+
+@pytest.fixture
+def notifications() -> NotificationLog:
+    """Notifications sent from now on, as the real notification daemon received them."""
+    require_desktop_session("desktop notifications")
+    assert NOTIFY_LOG, "TRAYCREDS_TEST_NOTIFY_LOG is not set by the desktop session"
+    return NotificationLog(Path(NOTIFY_LOG))

@@ -1,0 +1,134 @@
+"""Test support: the private desktop session (scripts/desktop-session.sh) as seen from tests.
+
+The session script exports:
+  TRAYCREDS_DESKTOP_SESSION=1     we are inside it (Xvfb, private D-Bus, keyring, dunst, trayer)
+  TRAYCREDS_TEST_NOTIFY_LOG       dbus-monitor's log of org.freedesktop.Notifications.Notify
+  TRAYCREDS_ARTIFACTS             where screenshots and logs go (kept by CI)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Read once at import: the aws_env fixture scrubs TRAYCREDS_* from os.environ later.
+DESKTOP_SESSION = os.environ.get("TRAYCREDS_DESKTOP_SESSION") == "1"
+NOTIFY_LOG = os.environ.get("TRAYCREDS_TEST_NOTIFY_LOG", "")
+ARTIFACTS = Path(os.environ.get("TRAYCREDS_ARTIFACTS") or REPO_ROOT / "artifacts")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+HARNESS_VARS = ("TRAYCREDS_DESKTOP_SESSION", "TRAYCREDS_TEST_NOTIFY_LOG", "TRAYCREDS_ARTIFACTS")
+
+
+@dataclass(frozen=True)
+class AwsEnv:
+    """What the ``aws_env`` fixture set up. The AWS files are named, not created."""
+
+    home: Path
+    aws_config: Path
+    aws_credentials: Path
+    config_home: Path
+    data_home: Path
+    state_home: Path
+    cache_home: Path
+    env: dict[str, str]  # os.environ after patching: pass to subprocesses
+
+
+def in_desktop_session() -> bool:
+    return (
+        DESKTOP_SESSION
+        and bool(os.environ.get("DISPLAY"))
+        and bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS"))
+    )
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One org.freedesktop.Notifications.Notify call, as dbus-monitor printed it."""
+
+    app_name: str
+    summary: str
+    body: str
+
+
+# dbus-monitor prints a Notify call's arguments in order, strings unescaped between quotes:
+# app_name, replaces_id, app_icon, summary, body, actions (array), hints (array), timeout.
+_NOTIFY_ARGS = re.compile(
+    r'^   string "(?P<app>.*?)"\n'
+    r"   uint32 \d+\n"
+    r'   string ".*?"\n'
+    r'   string "(?P<summary>.*?)"\n'
+    r'   string "(?P<body>.*?)"\n'
+    r"   array \[",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+class NotificationLog:
+    """Reads the dbus-monitor log; sees only what was logged after ``start`` (a byte offset)."""
+
+    def __init__(self, path: Path, start: int | None = None) -> None:
+        self.path = path
+        self.start = self._size() if start is None else start
+
+    def _size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def text(self) -> str:
+        try:
+            with self.path.open("rb") as log:
+                log.seek(self.start)
+                return log.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def notifications(self) -> list[Notification]:
+        found = []
+        for block in re.split(r"^method call ", self.text(), flags=re.MULTILINE)[1:]:
+            header, _, args = block.partition("\n")
+            if "member=Notify" not in header:
+                continue
+            match = _NOTIFY_ARGS.match(args)
+            if match:
+                found.append(Notification(match["app"], match["summary"], match["body"]))
+        return found
+
+    def wait_for(self, substring: str, timeout: float = 5.0) -> Notification:
+        """The first notification whose app name, summary or body contains ``substring``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for note in self.notifications():
+                if (
+                    substring in note.summary
+                    or substring in note.body
+                    or substring in note.app_name
+                ):
+                    return note
+            if time.monotonic() >= deadline:
+                seen = self.notifications()
+                raise AssertionError(
+                    f"no notification containing {substring!r} within {timeout}s; "
+                    f"seen since the test began: {seen!r} (log: {self.path})"
+                )
+            time.sleep(0.05)
+
+
+def screenshot(name: str) -> Path:
+    """Save the whole virtual screen as ARTIFACTS/screenshots/<name>.png and return the path."""
+    target = ARTIFACTS / "screenshots" / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # /usr/local/bin/convert on these machines is not ImageMagick: name it by path.
+    xwd = subprocess.run(["xwd", "-root", "-silent"], check=True, capture_output=True, timeout=20)
+    subprocess.run(
+        ["/usr/bin/convert", "xwd:-", f"png:{target}"], input=xwd.stdout, check=True, timeout=30
+    )
+    return target
