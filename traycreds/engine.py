@@ -9,6 +9,7 @@ ports, so the chain is tested against a real STS with no test-only hooks.
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import re
 import threading
@@ -21,6 +22,8 @@ from traycreds.core.endpoints import Endpoint, sts_endpoint
 from traycreds.core.errors import CancelledError, MfaError
 from traycreds.core.models import Credentials, Identity, Role, utc_now
 from traycreds.core.roles import Catalog, Chain, resolve_chain
+
+log = logging.getLogger(__name__)
 
 # Reuse held credentials only while they have more than this left (botocore's
 # advisory refresh window is 15 minutes).
@@ -106,8 +109,14 @@ class Engine:
         with self._lock(("role", name)):
             held = None if fresh else self._usable(self._roles.get(name), REUSE_MARGIN)
             if held is None:
+                log.debug("assuming %s via %s (%d hop%s)", name, chain.source_key,
+                          len(chain.hops), "" if len(chain.hops) == 1 else "s")
                 held = self._walk(chain, name)
                 self._roles[name] = held
+                log.info("assumed %s as %s, expires %s", name, held.access_key_id,
+                         held.expiration)
+            else:
+                log.debug("reusing held credentials for %s", name)
         return Issued(chain.role, held, notes)
 
     def held(self, name: str) -> Credentials | None:
@@ -183,6 +192,7 @@ class Engine:
         with self._lock(("mfa", slot)):
             held = self._usable(self._mfa_sessions.get(slot), REUSE_MARGIN)
             if held is None:
+                log.debug("starting an MFA session for %s with %s", source, serial)
                 code = self._ask_code(serial, asked)
                 held = self._sts.get_session_token(
                     key, duration=MFA_SESSION_SECONDS, endpoint=self.endpoint(role),

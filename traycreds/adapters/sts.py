@@ -19,7 +19,7 @@ from traycreds.core.models import Credentials, Identity, utc_now
 
 # Skew beyond this makes SigV4 fail; AWS allows 5 minutes.
 SKEW_TOLERANCE = 300.0
-_RETRIES = {"mode": "standard", "max_attempts": 4}
+_RETRIES = {"mode": "standard", "total_max_attempts": 4}  # the first try included
 
 for _name in ("botocore", "boto3", "urllib3"):
     logging.getLogger(_name).setLevel(logging.WARNING)

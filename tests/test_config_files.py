@@ -1,0 +1,156 @@
+"""The AWS config reader and traycreds' settings: tolerant, line-accurate, lossless."""
+
+from __future__ import annotations
+
+import string
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from traycreds.core import ini
+from traycreds.core.awsconfig import read_profiles
+from traycreds.core.settings import parse_settings
+
+CONFIG = """\
+# my AWS config
+[default]
+region = eu-west-1
+
+[profile prod-admin]
+role_arn = arn:aws:iam::111122223333:role/Admin
+source_profile=me
+mfa_serial: arn:aws:iam::111122223333:mfa/me
+s3 =
+  max_concurrent_requests = 10
+
+[profile "with space"]
+role_arn = arn:aws:iam::111122223333:role/Spaced
+source_profile = me
+[sso-session corp]
+sso_region = eu-west-1
+[services local]
+sts =
+  endpoint_url = http://localhost
+"""
+
+
+def test_profiles_as_botocore_names_them() -> None:
+    profiles, problems = read_profiles(CONFIG, "/c")
+    assert problems == []
+    assert sorted(profiles) == ["default", "prod-admin", "with space"]
+    admin = profiles["prod-admin"]
+    assert admin.values["source_profile"] == "me"
+    assert admin.values["mfa_serial"] == "arn:aws:iam::111122223333:mfa/me"
+    assert admin.values["s3"] == "max_concurrent_requests = 10"
+    assert admin.line == 5 and admin.line_of("mfa_serial") == 8
+
+
+def test_credentials_file_sections_are_profiles() -> None:
+    profiles, _ = read_profiles("[me]\naws_access_key_id = X\n[profile x]\na = b\n", "/k",
+                                config_file=False)
+    assert sorted(profiles) == ["me", "profile x"]
+
+
+def test_bad_lines_are_problems_with_line_numbers_and_the_rest_loads() -> None:
+    text = "[profile a]\nrole_arn = x\nthis is junk\n[profile b]\nsource_profile = a\n"
+    profiles, problems = read_profiles(text, "/c")
+    assert sorted(profiles) == ["a", "b"]
+    assert [(p.line, p.path) for p in problems] == [(3, "/c")]
+    assert "Fix or remove that line" in problems[0].describe()
+
+
+def test_duplicate_profile_is_reported_and_first_wins() -> None:
+    text = "[profile a]\nregion = x\n[profile a]\nregion = y\n"
+    profiles, problems = read_profiles(text, "/c")
+    assert profiles["a"].values["region"] == "x"
+    assert problems[0].line == 3 and "twice" in problems[0].message
+
+
+def test_key_before_any_section_is_a_problem() -> None:
+    _, problems = read_profiles("region = x\n[default]\n", "/c")
+    assert problems[0].line == 1
+
+
+def test_document_keeps_every_byte_including_crlf_and_no_final_newline() -> None:
+    text = "[a]\r\nk = v\r\n\r\n# c\r\n[b]\nx=1"
+    doc = ini.parse(text)
+    assert doc.text() == text
+    assert doc.newline() == "\r\n"
+    assert [s.name for s in doc.sections] == ["a", "b"]
+    assert doc.sections[0].end == 4 and doc.sections[1].get("x") == "1"
+
+
+_name = st.text(alphabet=string.ascii_letters + string.digits + "-_.", min_size=1, max_size=12)
+_value = st.text(alphabet=string.ascii_letters + string.digits + "-_:/.@ =", max_size=30).map(
+    str.strip)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_name, st.dictionaries(_name.map(str.lower), _value, max_size=5),
+                       max_size=6),
+       st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_parse_round_trips_generated_files(profiles: dict[str, dict[str, str]], newline: str,
+                                           final_newline: bool) -> None:
+    lines = []
+    for name, values in profiles.items():
+        lines.append(f"[profile {name}]")
+        lines += [f"{k} = {v}" for k, v in values.items()]
+        lines.append("# a comment")
+    text = newline.join(lines) + (newline if final_newline else "")
+    doc = ini.parse(text)
+    assert doc.text() == text
+    parsed, problems = read_profiles(text, "/c")
+    assert problems == []
+    assert {n: p.values for n, p in parsed.items()} == profiles
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_parser_never_crashes_and_never_loses_text(text: str) -> None:
+    assert ini.parse(text).text() == text
+    read_profiles(text, "/c")
+    parse_settings(text, "/s")
+
+
+SETTINGS = """\
+[app]
+default_shell = "powershell"
+warn_before_minutes = [5, 15]
+
+[roles.prod-admin]
+label = "Prod"
+color = "#ff0000"
+favorite = true
+
+[roles."sandbox"]
+role_arn = "arn:aws:iam::111122223333:role/Sandbox"
+source_profile = "me"
+duration_seconds = 7200
+"""
+
+
+def test_settings_parse_with_aliases() -> None:
+    parsed, problems = parse_settings(SETTINGS, "/s")
+    assert problems == []
+    assert parsed.app.default_shell == "powershell"
+    assert parsed.app.warn_before_minutes == (15, 5)
+    assert parsed.roles["prod-admin"].values == {"label": "Prod", "colour": "#ff0000",
+                                                 "favourite": True}
+    sandbox = parsed.roles["sandbox"]
+    assert sandbox.line == 10 and sandbox.line_of("duration_seconds") == 13
+
+
+def test_malformed_settings_name_the_line_and_fall_back_to_defaults() -> None:
+    parsed, problems = parse_settings('[app]\ndefault_shell = bash\n', "/s")
+    assert parsed.roles == {} and parsed.app.default_shell is None
+    assert problems[0].line == 2
+    assert "strings need quotes" in problems[0].fix
+
+
+def test_unknown_keys_and_bad_app_values_are_reported() -> None:
+    text = '[app]\ndefault_shell = "tcsh"\nclipboard_clear_seconds = -1\n[roles.x]\nlabell = "y"\n'
+    parsed, problems = parse_settings(text, "/s")
+    messages = " ".join(p.message for p in problems)
+    assert "tcsh" in messages and "clipboard_clear_seconds" in messages
+    assert any(p.line == 5 and "labell" in p.message for p in problems)
+    assert parsed.app.clipboard_clear_seconds == 45

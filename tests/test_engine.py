@@ -1,0 +1,222 @@
+"""The provider chain against a real STS/IAM (moto's server, IAM auth enforced) and the
+real keyring; STS error codes moto cannot produce come from a local endpoint that answers
+with STS's own XML error documents, so botocore's parsing and retries run for real."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from traycreds.adapters.keystore import KeyStore
+from traycreds.adapters.sts import BotoSts
+from traycreds.core import errors
+from traycreds.core.models import Credentials, Role
+from traycreds.core.roles import Catalog
+from traycreds.engine import Engine, MfaRequest
+
+pytestmark = pytest.mark.usefixtures("secret_service")
+
+
+class CountingSts(BotoSts):
+    """The real adapter, counting calls per operation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def _call(self, creds: Credentials, endpoint: Any, operation: str, **kw: Any) -> Any:
+        self.calls.append(operation)
+        return super()._call(creds, endpoint, operation, **kw)
+
+
+class Prompt:
+    def __init__(self, *codes: str) -> None:
+        self.codes = list(codes)
+        self.requests: list[MfaRequest] = []
+
+    def __call__(self, request: MfaRequest) -> str:
+        self.requests.append(request)
+        return self.codes.pop(0)
+
+
+def role(name: str, arn: str, source: str, url: str, **kw: Any) -> Role:
+    return Role(name=name, role_arn=arn, source=source, origin="test", endpoint_url=url, **kw)
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> KeyStore:
+    return KeyStore(tmp_path / "sources.json")
+
+
+def make_engine(roles: list[Role], keys: KeyStore, prompt: Callable[[MfaRequest], str],
+                sts: BotoSts | None = None) -> Engine:
+    catalog = Catalog(roles={r.name: r for r in roles})
+    return Engine(catalog, keys, sts or BotoSts(), prompt, env={}, session_name="tc-test")
+
+
+def no_prompt(request: MfaRequest) -> str:
+    raise AssertionError(f"unexpected MFA prompt for {request.role}")
+
+
+def test_assume_role_and_whoami(moto: Any, keys: KeyStore) -> None:
+    user = moto.make_user()
+    arn = moto.make_role(trusted_arn=user.arn)
+    moto.allow_assume(user, arn)
+    keys.put("me", Credentials(user.key_id, user.secret))
+    engine = make_engine([role("r", arn, "me", moto.url, duration_seconds=1800,
+                               session_name="alice")], keys, no_prompt)
+    issued = engine.issue("r")
+    creds = issued.credentials
+    assert creds.access_key_id.startswith("ASIA") and creds.session_token
+    assert creds.expiration is not None and creds.expiration.tzinfo is timezone.utc
+    left = creds.seconds_left(datetime.now(timezone.utc)) or 0
+    assert 1700 < left <= 1800
+    identity = engine.identity("r")
+    assert identity.arn.endswith(f":assumed-role/{arn.rsplit('/', 1)[1]}/alice")
+    # Held credentials are reused, not fetched again.
+    assert engine.issue("r").credentials == creds
+    assert engine.issue("r", fresh=True).credentials != creds
+
+
+def test_one_mfa_prompt_for_every_role_behind_the_device(keys: KeyStore,
+                                                         sts_errors: Any) -> None:
+    # moto's GetSessionToken returns a fixed key its own IAM auth then rejects, so the MFA
+    # flow runs against the local STS endpoint that answers with real STS documents.
+    sts_errors.respond_success()
+    serial = "arn:aws:iam::111122223333:mfa/me"
+    keys.put("me", Credentials("AKID" + "Q" * 16, "s" * 40))
+    sts, prompt = CountingSts(), Prompt("123456")
+    engine = make_engine([role(f"r{i}", f"arn:aws:iam::111122223333:role/R{i}", "me",
+                               sts_errors.url, mfa_serial=serial) for i in range(3)],
+                         keys, prompt, sts)
+    for name in ("r0", "r1", "r2"):
+        engine.issue(name)
+    assert [(r.role, r.serial) for r in prompt.requests] == [("r0", serial)]
+    assert sts.calls == ["get_session_token"] + ["assume_role"] * 3
+    assert [p["TokenCode"] for p in sts_errors.params_of("GetSessionToken")] == ["123456"]
+    # The roles were assumed with the MFA session, so AssumeRole carries no code itself.
+    assert all("TokenCode" not in p for p in sts_errors.params_of("AssumeRole"))
+
+
+def test_mfa_code_shape_and_reuse_are_caught_before_aws(keys: KeyStore,
+                                                         sts_errors: Any) -> None:
+    sts_errors.respond_success()
+    keys.put("me", Credentials("AKID" + "Q" * 16, "s" * 40))
+    arn, serial = "arn:aws:iam::111122223333:role/R", "arn:aws:iam::111122223333:mfa/me"
+    prompt = Prompt("12345", "654321", "654321", "111111")
+    engine = make_engine([role("a", arn, "me", sts_errors.url, mfa_serial=serial),
+                          role("b", arn, "a", sts_errors.url, mfa_serial=serial)], keys, prompt)
+    engine.issue("a")  # "12345" refused, "654321" used for GetSessionToken
+    engine.issue("b")  # later hop: AssumeRole with a code; "654321" again is refused
+    problems = [r.problem for r in prompt.requests]
+    assert problems[0] is None and "six digits" in (problems[1] or "")
+    assert "already used" in (problems[3] or "")
+    sent = [p.get("TokenCode") for p in sts_errors.params_of("GetSessionToken")
+            + sts_errors.params_of("AssumeRole")]
+    assert sorted(c for c in sent if c) == ["111111", "654321"]
+
+
+def test_chained_hop_is_capped_at_one_hour(moto: Any, keys: KeyStore) -> None:
+    user = moto.make_user()
+    first = moto.make_role(trusted_arn=user.arn, max_session_duration=43200)
+    moto.allow_assume(user, first)
+    second = moto.make_role(trusted_arn=first)
+    moto.allow_assume(first.rsplit("/", 1)[1], second)
+    keys.put("me", Credentials(user.key_id, user.secret))
+    engine = make_engine([role("base", first, "me", moto.url, duration_seconds=43200),
+                          role("hop", second, "base", moto.url, duration_seconds=7200)],
+                         keys, no_prompt)
+    issued = engine.issue("hop")
+    left = issued.credentials.seconds_left(datetime.now(timezone.utc)) or 0
+    assert 3500 < left <= 3600
+    assert any("role chaining" in note for note in issued.notes)
+    assert engine.identity("hop").arn.split("/")[1] == second.rsplit("/", 1)[1]
+    # The intermediate role is held: a second chained role reuses it.
+    assert engine.held("base") is not None
+
+
+def test_unknown_key_wrong_secret_and_denied_role(moto: Any, keys: KeyStore) -> None:
+    user = moto.make_user()
+    arn = moto.make_role(trusted_arn=user.arn)
+    engine = make_engine([role("r", arn, "me", moto.url)], keys, no_prompt)
+    keys.put("me", Credentials(user.key_id, user.secret))
+    with pytest.raises(errors.AccessDeniedError) as denied:
+        engine.issue("r")
+    assert arn in denied.value.message and user.key_id in denied.value.message
+    keys.put("me", Credentials(user.key_id, "x" * 40))
+    engine.forget()
+    with pytest.raises(errors.WrongSecretError, match="secret access key is wrong"):
+        engine.issue("r")
+    keys.put("me", Credentials("AKID" + "Z" * 16, user.secret))
+    engine.forget()
+    with pytest.raises(errors.InvalidKeyError, match="deleted or deactivated"):
+        engine.issue("r")
+
+
+def test_missing_key_says_how_to_add_it(keys: KeyStore) -> None:
+    engine = make_engine([role("r", "arn:aws:iam::111122223333:role/R", "nobody",
+                               "http://127.0.0.1:9")], keys, no_prompt)
+    with pytest.raises(errors.SourceKeyMissingError, match="traycreds keys add nobody"):
+        engine.issue("r")
+
+
+@pytest.mark.parametrize(("code", "message", "error", "advice"), [
+    ("AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+     errors.MfaError, "single-use"),
+    ("ExpiredToken", "The security token included in the request is expired",
+     errors.ExpiredTokenError, "Refresh"),
+    ("RegionDisabledException", "STS is not activated in this region for account:1111.",
+     errors.RegionDisabledError, "Activate the region"),
+    ("InvalidClientTokenId", "The security token included in the request is invalid.",
+     errors.InvalidKeyError, "new access key"),
+])
+def test_sts_error_codes_become_typed_errors(keys: KeyStore, sts_errors: Any, code: str,
+                                             message: str, error: type[Exception],
+                                             advice: str) -> None:
+    sts_errors.respond(code, message, status=403)
+    keys.put("me", Credentials("AKID" + "Q" * 16, "s" * 40))
+    engine = make_engine([role("r", "arn:aws:iam::111122223333:role/R", "me",
+                               sts_errors.url)], keys, Prompt("123456"))
+    with pytest.raises(error) as info:
+        engine.issue("r")
+    assert advice in info.value.message  # type: ignore[attr-defined]
+
+
+def test_throttling_is_retried_then_succeeds_or_gives_up(keys: KeyStore, sts_errors: Any) -> None:
+    keys.put("me", Credentials("AKID" + "Q" * 16, "s" * 40))
+    engine = make_engine([role("r", "arn:aws:iam::111122223333:role/R", "me",
+                               sts_errors.url)], keys, no_prompt)
+    sts_errors.respond("Throttling", "Rate exceeded", status=400, times=2)
+    sts_errors.respond_success()
+    assert engine.issue("r").credentials.session_token
+    assert sts_errors.actions().count("AssumeRole") == 3
+    sts_errors.reset()
+    sts_errors.respond("Throttling", "Rate exceeded", status=400)
+    with pytest.raises(errors.ThrottledError):
+        engine.issue("r", fresh=True)
+    assert sts_errors.actions() == ["AssumeRole"] * 4, sts_errors.requests  # bounded
+
+
+def test_skewed_clock_is_measured_from_the_date_header(keys: KeyStore, sts_errors: Any) -> None:
+    server_time = datetime.now(timezone.utc) - timedelta(minutes=47)
+    sts_errors.respond("SignatureDoesNotMatch", "Signature expired", status=403,
+                       date=server_time)
+    keys.put("me", Credentials("AKID" + "Q" * 16, "s" * 40))
+    engine = make_engine([role("r", "arn:aws:iam::111122223333:role/R", "me",
+                               sts_errors.url)], keys, no_prompt)
+    with pytest.raises(errors.WrongSecretError) as info:
+        engine.issue("r")
+    assert info.value.title == "Clock is off"
+    assert "47 min ahead of" in info.value.message
+
+
+def test_network_down_is_a_network_error(keys: KeyStore) -> None:
+    keys.put("me", Credentials("AKID" + "Q" * 16, "s" * 40))
+    engine = make_engine([role("r", "arn:aws:iam::111122223333:role/R", "me",
+                               "http://127.0.0.1:9")], keys, no_prompt)
+    with pytest.raises(errors.NetworkError, match=r"127\.0\.0\.1:9"):
+        engine.issue("r")

@@ -1,0 +1,94 @@
+"""The role catalog: merging, conflicts, validation, chains and duration caps."""
+
+from __future__ import annotations
+
+import pytest
+
+from traycreds.core.awsconfig import read_profiles
+from traycreds.core.errors import ConfigError, UnknownRoleError
+from traycreds.core.roles import build_catalog, resolve_chain
+from traycreds.core.settings import parse_settings
+
+ARN = "arn:aws:iam::111122223333:role/"
+
+
+def catalog(config: str, settings: str = ""):  # type: ignore[no-untyped-def]
+    profiles, problems = read_profiles(config, "/aws/config")
+    parsed, more = parse_settings(settings, "/settings.toml")
+    return build_catalog(profiles, parsed, problems + more)
+
+
+def test_roles_from_both_files_with_presentation() -> None:
+    cat = catalog(
+        f"[profile admin]\nrole_arn = {ARN}Admin\nsource_profile = me\nregion = eu-west-1\n",
+        f'[roles.admin]\nlabel = "Admin"\ngroup = "Prod"\nfavourite = true\n'
+        f'[roles.extra]\nrole_arn = "{ARN}Extra"\nsource_profile = "me"\n')
+    assert sorted(cat.roles) == ["admin", "extra"]
+    admin = cat.get("admin")
+    assert (admin.label, admin.group, admin.favourite, admin.region) == \
+        ("Admin", "Prod", True, "eu-west-1")
+    assert admin.account == "111122223333" and admin.role_name == "Admin"
+    assert cat.get("extra").origin == "/settings.toml"
+
+
+def test_conflict_is_reported_and_the_role_is_unusable() -> None:
+    cat = catalog(f"[profile a]\nrole_arn = {ARN}A\nsource_profile = me\n",
+                  f'[roles.a]\nrole_arn = "{ARN}B"\n')
+    assert "a" not in cat.roles
+    with pytest.raises(ConfigError) as info:
+        cat.get("a")
+    assert "/aws/config" in info.value.message and "/settings.toml" in info.value.message
+    assert "role_arn" in info.value.message
+
+
+def test_same_value_in_both_files_is_not_a_conflict() -> None:
+    cat = catalog(f"[profile a]\nrole_arn = {ARN}A\nsource_profile = me\n",
+                  f'[roles.a]\nrole_arn = "{ARN}A"\n')
+    assert "a" in cat.roles and cat.problems == []
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("duration_seconds = 60", "900..43200"),
+    ("duration_seconds = soon", "whole number"),
+    ("credential_source = Ec2InstanceMetadata", "not supported"),
+    ("mfa_serial = 12", "MFA device"),
+    ("role_session_name = a b", "role_session_name"),
+    ("sts_regional_endpoints = sometimes", "legacy"),
+])
+def test_invalid_role_fields_break_only_that_role(line: str, expected: str) -> None:
+    cat = catalog(f"[profile bad]\nrole_arn = {ARN}B\nsource_profile = me\n{line}\n"
+                  f"[profile good]\nrole_arn = {ARN}G\nsource_profile = me\n")
+    assert "good" in cat.roles
+    with pytest.raises(ConfigError) as info:
+        cat.get("bad")
+    assert expected in info.value.message and "line 1" in info.value.message
+
+
+def test_unknown_role_lists_known_ones() -> None:
+    cat = catalog(f"[profile a]\nrole_arn = {ARN}A\nsource_profile = me\n")
+    with pytest.raises(UnknownRoleError) as info:
+        cat.get("b")
+    assert "Known roles: a" in info.value.message
+
+
+def test_chain_with_duration_cap_and_reason() -> None:
+    cat = catalog(
+        f"[profile base]\nrole_arn = {ARN}Base\nsource_profile = me\nduration_seconds = 43200\n"
+        f"[profile hop]\nrole_arn = {ARN}Hop\nsource_profile = base\nduration_seconds = 7200\n")
+    chain = resolve_chain(cat, "hop")
+    assert chain.source_key == "me"
+    assert [(h.role.name, h.duration) for h in chain.hops] == [("base", 43200), ("hop", 3600)]
+    assert "role chaining" in (chain.hops[1].note or "")
+
+
+def test_profile_naming_itself_as_source_uses_its_own_key() -> None:
+    cat = catalog(f"[profile me]\nrole_arn = {ARN}Self\nsource_profile = me\n")
+    chain = resolve_chain(cat, "me")
+    assert chain.source_key == "me" and len(chain.hops) == 1
+
+
+def test_loop_is_a_clear_error() -> None:
+    cat = catalog(f"[profile a]\nrole_arn = {ARN}A\nsource_profile = b\n"
+                  f"[profile b]\nrole_arn = {ARN}B\nsource_profile = a\n")
+    with pytest.raises(ConfigError, match="loop"):
+        resolve_chain(cat, "a")
