@@ -87,17 +87,21 @@ class KeyStore:
 
     def __init__(self, index_path: Path, backend: Any = None) -> None:
         self._index_path = index_path
-        self._backend = backend
+        self._chosen = backend
+        self._backend: Any = None
 
     @property
     def backend(self) -> Any:
+        """keyring's choice (its env var, config file, then priority), checked and prepared."""
         if self._backend is None:
-            try:
-                import keyring
+            backend = self._chosen
+            if backend is None:
+                try:
+                    import keyring
 
-                backend = keyring.get_keyring()
-            except Exception as exc:  # keyring raises plain exceptions on broken setups
-                raise _translate(exc, "start") from None
+                    backend = keyring.get_keyring()
+                except Exception as exc:  # keyring raises plain exceptions on broken setups
+                    raise _translate(exc, "start") from None
             check_secure(backend)
             prepare_backend(backend)
             self._backend = backend
