@@ -7,7 +7,10 @@ non-secret index (source name -> access key id) sits in the data folder.
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,39 @@ HOW_TO_GET_A_KEYRING = (
     "Secret Service (gnome-keyring or KWallet; e.g. 'apt install gnome-keyring' and log in "
     "to a desktop session); Windows and macOS have one built in. See README, 'Keyring'."
 )
+
+
+# The backend keyring itself would pick on each platform when nothing is configured.
+_PLATFORM_BACKENDS = {
+    "linux": ("keyring.backends.SecretService", "Keyring"),
+    "win32": ("keyring.backends.Windows", "WinVaultKeyring"),
+    "darwin": ("keyring.backends.macOS", "Keyring"),
+}
+
+
+def default_backend() -> Any:
+    """keyring's choice, reached without its entry-point discovery where possible.
+
+    ``keyring.get_keyring()`` imports every installed backend (about 75 ms, a third
+    of a cold ``traycreds export``). When the user has not configured keyring
+    (PYTHON_KEYRING_BACKEND or keyringrc.cfg), the platform's own backend is what it
+    would choose; if that one is not viable (say KWallet without a Secret Service),
+    keyring's full discovery decides.
+    """
+    import keyring
+    from keyring.util import platform_
+
+    configured = os.environ.get("PYTHON_KEYRING_BACKEND") or \
+        (platform_.config_root() / "keyringrc.cfg").exists()
+    choice = _PLATFORM_BACKENDS.get(sys.platform)
+    if not configured and choice is not None:
+        try:
+            cls = getattr(importlib.import_module(choice[0]), choice[1])
+            if cls.priority > 0:
+                return cls()
+        except Exception:  # not viable here: fall through to keyring's discovery
+            pass
+    return keyring.get_keyring()
 
 
 def backend_name(backend: Any) -> str:
@@ -97,9 +133,7 @@ class KeyStore:
             backend = self._chosen
             if backend is None:
                 try:
-                    import keyring
-
-                    backend = keyring.get_keyring()
+                    backend = default_backend()
                 except Exception as exc:  # keyring raises plain exceptions on broken setups
                     raise _translate(exc, "start") from None
             check_secure(backend)
