@@ -152,6 +152,8 @@ def cmd_keys(args: argparse.Namespace, ctx: Context) -> int:
             sys.stderr.write(f"traycreds: note: roles {', '.join(sorted(users[name]))} use key "
                              f"{name!r}, which is not stored: traycreds keys add {name}\n")
         return 0
+    if args.keys_command == "import":
+        return _import_key(args, ctx)
     source = check_source_name(args.source)
     if args.keys_command == "remove":
         if not ctx.keys.remove(source):
@@ -171,6 +173,70 @@ def cmd_keys(args: argparse.Namespace, ctx: Context) -> int:
     ctx.keys.put(source, creds)
     who = f" ({identity.arn})" if identity else " (not verified)"
     _out(f"Stored key {key_id} as {source!r}{who}.\n")
+    return 0
+
+
+def cmd_write(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds import profiles
+    from traycreds.core.shells import format_expiration
+
+    role = ctx.catalog.get(args.role)
+    target = paths.aws_credentials_file()
+    if args.remove:
+        name = profiles.profile_for(role, args.profile)
+        if not profiles.remove_profile(name):
+            _out(f"{target} has no section [{name}]; nothing to remove.\n")
+            return 0
+        _out(f"Removed [{name}] from {target}.\n")
+        return 0
+    issued = _engine(ctx).issue(args.role, fresh=args.fresh)
+    _notes(issued.notes)
+    name, saved = profiles.write_profile(role, issued.credentials, profile=args.profile,
+                                         take_over=args.take_over)
+    expires = issued.credentials.expiration
+    until = f", expires {format_expiration(expires)}" if expires else ""
+    _out(f"Wrote {role.name}'s credentials to [{name}] in {target}{until}.\n"
+         f"Use them with: aws --profile {name} ... (programs started earlier keep the old "
+         "credentials until they re-read the file)\n")
+    if saved:
+        _out(f"The section it replaced is kept in {saved}.\n")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds import profiles
+    from traycreds.core.models import utc_now
+
+    cleaned = profiles.clean_expired(utc_now())
+    target = paths.aws_credentials_file()
+    if cleaned:
+        _out(f"Removed expired sections from {target}: {', '.join(cleaned)}.\n")
+    else:
+        _out(f"No expired sections of traycreds' in {target}.\n")
+    return 0
+
+
+def _import_key(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds import profiles
+
+    source = check_source_name(args.source)
+    found = profiles.read_plaintext_key(source)
+    creds = found.credentials
+    identity = None if args.no_verify else _engine(ctx).source_identity(source, creds)
+    ctx.keys.put(source, creds)
+    if ctx.keys.get(source) != creds:  # never drop the plaintext copy on a doubtful write
+        raise UsageError(f"The keyring did not return the key just stored for {source!r}; "
+                         "the plaintext key was left in place.")
+    line = profiles.point_config_at_keyring(source)
+    saved = profiles.remove_plaintext_key(source)
+    who = f" (verified: {identity.arn})" if identity else ""
+    _out(f"Moved key {creds.access_key_id} ({source!r}) into the keyring{who}.\n"
+         f"Removed its plaintext lines from {paths.aws_credentials_file()}.\n"
+         f"{paths.aws_config_file()} now serves it to the AWS CLI and SDKs:\n"
+         f"  credential_process = {line}\n")
+    if saved:
+        _out(f"A backup of the old file is at {saved}. It still holds the plaintext key: "
+             "delete it once the AWS CLI works for this profile.\n")
     return 0
 
 
@@ -213,6 +279,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
     "roles": cmd_roles,
     "keys": cmd_keys,
     "config": cmd_config,
+    "write": cmd_write,
+    "clean": cmd_clean,
     "demo": cmd_demo,
 }
 

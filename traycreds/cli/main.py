@@ -53,12 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("role", nargs="?")
     who.add_argument("--source", help="check a stored access key instead of a role")
 
+    p = sub.add_parser("write", help="write a role's credentials into a profile of "
+                                     "~/.aws/credentials (only sections traycreds owns)")
+    p.add_argument("role")
+    p.add_argument("--profile", help="the section to write (default: the role's 'profile' "
+                                     "setting, else the role's name)")
+    p.add_argument("--take-over", action="store_true",
+                   help="replace a section traycreds did not write (a backup is kept)")
+    p.add_argument("--remove", action="store_true", help="remove the role's section instead")
+    p.add_argument("--fresh", action="store_true", help="assume the role again even if held")
+
+    sub.add_parser("clean", help="remove expired sections traycreds wrote to ~/.aws/credentials")
+
     keys = sub.add_parser("keys", help="manage long-term access keys in the OS keyring")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     p = ksub.add_parser("add", help="store an access key (prompted, or two lines on stdin)")
     p.add_argument("source", help="the name roles use as source_profile")
     p.add_argument("--no-verify", action="store_true",
                    help="do not check the key with GetCallerIdentity")
+    p = ksub.add_parser("import", help="move a plaintext key from ~/.aws/credentials into "
+                                       "the keyring (verified; backup kept)")
+    p.add_argument("source", help="the section of ~/.aws/credentials holding the key")
+    p.add_argument("--no-verify", action="store_true",
+                   help="do not check the key with GetCallerIdentity first")
     ksub.add_parser("list", help="show stored keys (names and key ids, never secrets)")
     p = ksub.add_parser("remove", help="delete a stored key from the keyring")
     p.add_argument("source")
