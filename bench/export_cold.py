@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 TARGET_S = 0.6
@@ -262,15 +262,22 @@ def dist_versions(python: Path, env: dict[str, str], names: Sequence[str]) -> st
 
 # --- where traycreds' time goes ------------------------------------------------------------------
 # Runs in a fresh traycreds process: wraps the library calls traycreds makes, then runs the
-# real `traycreds export` in-process. Prints one JSON line of phase durations (seconds).
+# real `traycreds export` in-process through `traycreds.cli.main.run()`, the console script's
+# entry point (so with its collector handling: gc.disable() first, gc.freeze() before exit).
+# Prints one JSON line: phase durations (seconds), the keyring backend, whether keyring's
+# discovery ran. Flags: --os-exit (skip interpreter teardown), --gc-default (call main() with
+# the collector left on, as before run() managed it).
 PROBE = r'''
 import time
 T0 = time.perf_counter()
 import gc, io, json, sys
+OS_EXIT = "--os-exit" in sys.argv[1:]
+GC_DEFAULT = "--gc-default" in sys.argv[1:]
 phases = {}
+info = {"backend": None, "discovery_calls": 0}
 _gc_start = []
 
-def _gc_timer(phase, info):  # cyclic GC pauses, wherever they fall
+def _gc_timer(phase, _):  # cyclic GC pauses, wherever they fall
     if phase == "start":
         _gc_start.append(time.perf_counter())
     elif _gc_start:
@@ -292,51 +299,91 @@ def timed(name, fn):
 t = time.perf_counter()
 import traycreds.cli.main as cli
 add("import_cli", time.perf_counter() - t)
+if not GC_DEFAULT:
+    # The console script imports the module, then run() turns the collector off before any
+    # of the imports below (which the real command makes lazily, inside main()).
+    gc.disable()
 
 t = time.perf_counter()
 import keyring
 add("import_keyring", time.perf_counter() - t)
-_get_keyring = keyring.get_keyring
-def get_keyring():
+t = time.perf_counter()
+import traycreds.adapters.keystore as keystore
+import traycreds.adapters.sts as sts
+add("import_adapters", time.perf_counter() - t)
+
+_default_backend = keystore.default_backend
+def default_backend():
     start = time.perf_counter()
-    backend = _get_keyring()
-    add("get_keyring", time.perf_counter() - start)
+    backend = _default_backend()
+    add("backend", time.perf_counter() - start)
+    info["backend"] = f"{type(backend).__module__}.{type(backend).__qualname__}"
     backend.get_password = timed("get_password", backend.get_password)
     return backend
+keystore.default_backend = default_backend
+
+_get_keyring = keyring.get_keyring
+def get_keyring(*args, **kwargs):  # keyring's discovery: default_backend()'s fallback only
+    info["discovery_calls"] += 1
+    return _get_keyring(*args, **kwargs)
 keyring.get_keyring = get_keyring
 
 t = time.perf_counter()
 import boto3.session, botocore.session, botocore.client
 add("import_boto", time.perf_counter() - t)
-import traycreds.adapters.sts as sts
 if hasattr(sts, "boto_session"):
     sts.boto_session = timed("boto_session", sts.boto_session)
 boto3.session.Session.client = timed("client", boto3.session.Session.client)
 botocore.client.BaseClient._make_api_call = timed("call", botocore.client.BaseClient._make_api_call)
 
+argv = ["export", "bench", "--shell", "bash"]
 real, sys.stdout = sys.stdout, io.StringIO()
 t = time.perf_counter()
-status = cli.main(["export", "bench", "--shell", "bash"])
+if GC_DEFAULT:
+    status = cli.main(argv)
+else:
+    sys.argv = ["traycreds", *argv]
+    try:
+        cli.run()  # gc.disable(), main(argv), gc.freeze(), sys.exit(code)
+        status = None
+    except SystemExit as exc:
+        status = exc.code
 add("main", time.perf_counter() - t)
 printed, sys.stdout = sys.stdout.getvalue(), real
 add("in_process", time.perf_counter() - T0)
 gc.callbacks.remove(_gc_timer)
-print(json.dumps({"status": status, "phases": phases, "has_token": "AWS_SESSION_TOKEN" in printed}))
-if sys.argv[1:] == ["--os-exit"]:  # skip interpreter teardown altogether
+print(json.dumps({"status": status, "phases": phases, **info,
+                  "has_token": "AWS_SESSION_TOKEN" in printed}))
+if OS_EXIT:  # skip interpreter teardown altogether
     import logging, os
     sys.stdout.flush()
     logging.shutdown()
     os._exit(0)
-if sys.argv[1:] == ["--gc-freeze"]:  # keep teardown, but spare the final GC passes the heap
-    gc.freeze()
 '''
+
+# Probe variants beside the plain one: flag, and what it changes.
+VARIANTS = (
+    ("--os-exit", "run(), then flush, logging.shutdown(), os._exit(0): no teardown at all"),
+    ("--gc-default", "main() with the collector left on (the behaviour before run() managed it)"),
+)
+WRAPPED = ("backend", "get_password", "boto_session", "client", "call")
+
+@dataclass
+class ProbeRun:
+    wall_s: float
+    phases: dict[str, float]
+    backend: str
+    discovery_calls: int
+
 
 # (label, how it is computed from one probe run's phases: seconds)
 BREAKDOWN: list[tuple[str, Callable[[dict[str, float], float, float], float]]] = [
     ("interpreter start + exit (`python -c pass`)", lambda p, wall, bare: bare),
     ("import traycreds CLI (argparse, core modules)", lambda p, wall, bare: p["import_cli"]),
     ("import keyring", lambda p, wall, bare: p["import_keyring"]),
-    ("keyring.get_keyring() (backend discovery)", lambda p, wall, bare: p.get("get_keyring", 0)),
+    ("import traycreds keystore + sts adapters", lambda p, wall, bare: p["import_adapters"]),
+    ("keyring backend (platform backend, no discovery)",
+     lambda p, wall, bare: p.get("backend", 0)),
     ("keyring get_password (D-Bus Secret Service)",
      lambda p, wall, bare: p.get("get_password", 0)),
     ("import boto3 + botocore", lambda p, wall, bare: p["import_boto"]),
@@ -346,8 +393,7 @@ BREAKDOWN: list[tuple[str, Callable[[dict[str, float], float, float], float]]] =
     ("AssumeRole call (endpoint resolution, SigV4, HTTP, parse; incl. moto)",
      lambda p, wall, bare: p.get("call", 0)),
     ("rest of traycreds (config, logging, engine, render)",
-     lambda p, wall, bare: p["main"] - sum(p.get(k, 0) for k in (
-         "get_keyring", "get_password", "boto_session", "client", "call"))),
+     lambda p, wall, bare: p["main"] - sum(p.get(k, 0) for k in WRAPPED)),
     ("teardown at exit, beyond a bare one (wall - start - in-process)",
      lambda p, wall, bare: wall - bare - p["in_process"]),
 ]
@@ -473,11 +519,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         probe_file = root / "probe.py"
         probe_file.write_text(PROBE)
         bare: list[float] = []
-        probes: list[tuple[float, dict[str, float]]] = []
-        variants: dict[str, list[float]] = {"--os-exit": [], "--gc-freeze": []}
+        # "" is the plain probe (the shipped behaviour); the others are VARIANTS.
+        probe_runs: dict[str, list[ProbeRun]] = {"": [], **{flag: [] for flag, _ in VARIANTS}}
         for _ in range(args.runs):
             bare.append(measure([str(tc_python), "-c", "pass"], env, root).wall_s)
-            for extra, into in (([], None), *(([k], v) for k, v in variants.items())):
+            for flag, runs in probe_runs.items():
+                extra = [flag] if flag else []
                 sample = measure([str(tc_python), str(probe_file), *extra], env, root)
                 try:
                     result = json.loads(sample.stdout.strip().splitlines()[-1])
@@ -485,12 +532,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     result = {}
                 if sample.status != 0 or result.get("status") != 0 \
                         or not result.get("has_token"):
-                    die(f"probe failed (exit {sample.status}): {sample.stdout[-1500:]}"
-                        f"{sample.stderr[-1500:]}")
-                if into is None:
-                    probes.append((sample.wall_s, result["phases"]))
-                else:
-                    into.append(sample.wall_s)
+                    die(f"probe {flag or '(plain)'} failed (exit {sample.status}): "
+                        f"{sample.stdout[-1500:]}{sample.stderr[-1500:]}")
+                runs.append(ProbeRun(sample.wall_s, result["phases"],
+                                     str(result.get("backend")),
+                                     int(result.get("discovery_calls", 0))))
+        probes = probe_runs[""]
 
         versions = {
             "traycreds": version_line([str(traycreds), "--version"], env)
@@ -540,28 +587,36 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "wall vs traycreds", "RSS vs traycreds"], rows))
 
     bare_median = statistics.median(bare)
-    probe_wall = statistics.median(w for w, _ in probes)
+    probe_wall = statistics.median(r.wall_s for r in probes)
     print(f"\n## Where traycreds export's time goes (medians of {args.runs} fresh processes)\n")
     rows = []
     for label, pick in BREAKDOWN:
-        values = [pick(phases, wall, bare_median) for wall, phases in probes]
-        value = statistics.median(values)
+        value = statistics.median(pick(r.phases, r.wall_s, bare_median) for r in probes)
         rows.append([label, fmt_ms(value), f"{100 * value / probe_wall:.0f}%"])
     rows.append(["total: probe process wall", fmt_ms(probe_wall), "100%"])
     print(table(["phase", "median ms", "share"], rows))
-    print(f"\n(the probe runs the real `traycreds export` in-process with timers around the "
-          f"library calls; its wall, {fmt_ms(probe_wall)} ms, compares with "
-          f"{fmt_ms(base_wall)} ms for the real command; medians of phases need not add up "
-          "exactly)")
+    print(f"\n(the probe runs the real `traycreds export` in-process through "
+          f"`traycreds.cli.main.run()`, with timers around the library calls; its wall, "
+          f"{fmt_ms(probe_wall)} ms, compares with {fmt_ms(base_wall)} ms for the real command; "
+          "medians of phases need not add up exactly)")
 
-    gc_run = statistics.median(p.get("gc", 0.0) for _, p in probes)
-    print(f"\nCyclic GC pauses inside the run (already counted in the phases above): "
+    backends = sorted({r.backend for r in probes})
+    discovered = sum(1 for r in probes if r.discovery_calls)
+    print(f"\nkeyring backend from traycreds' default_backend(): {', '.join(backends)}; "
+          f"keyring.get_keyring() (discovery) ran in {discovered} of {len(probes)} probe runs.")
+    gc_run = statistics.median(r.phases.get("gc", 0.0) for r in probes)
+    print(f"Cyclic GC pauses inside the run (already counted in the phases above): "
           f"{fmt_ms(gc_run)} ms.")
-    print("The same probe, changed only at its end (what a faster exit would save):")
-    for flag, what in (("--os-exit", "flush, logging.shutdown(), os._exit(0): no teardown"),
-                       ("--gc-freeze", "gc.freeze() before a normal exit")):
-        fast = statistics.median(variants[flag])
-        print(f"- {what}: {fmt_ms(fast)} ms ({fmt_ms(probe_wall - fast)} ms less)")
+    print("The same probe, changed in one respect:")
+    for flag, what in VARIANTS:
+        runs = probe_runs[flag]
+        wall = statistics.median(r.wall_s for r in runs)
+        diff = wall - probe_wall
+        more = f"{fmt_ms(abs(diff))} ms {'more' if diff >= 0 else 'less'}"
+        if flag == "--gc-default":
+            gc_pauses = statistics.median(r.phases.get("gc", 0.0) for r in runs)
+            more += f"; GC pauses inside the run {fmt_ms(gc_pauses)} ms"
+        print(f"- {what}: {fmt_ms(wall)} ms ({more})")
 
     verdict = "PASS" if base_wall <= TARGET_S else "MISS"
     print(f"\n{verdict}: traycreds export cold median {fmt_ms(base_wall)} ms vs target "
@@ -572,8 +627,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tools": {t.name: [{"wall_s": s.wall_s, "rss_kib": s.rss_kib} for s in t.samples]
                       for t in tools},
             "python_pass_s": bare,
-            "probes": [{"wall_s": w, "phases": p} for w, p in probes],
-            "probe_variants_s": variants,
+            "probes": {flag or "plain": [asdict(r) for r in runs]
+                       for flag, runs in probe_runs.items()},
             "versions": versions, "target_s": TARGET_S, "verdict": verdict,
         }, indent=2))
     return 0
