@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from traycreds.core.errors import UsageError
 
@@ -31,3 +32,12 @@ def check_key_pair(key_id: str, secret: str) -> tuple[str, str]:
         raise UsageError("The secret access key should be about 40 characters of letters, "
                          "digits, + and /. Copy it again (it is shown only when the key is made).")
     return key_id, secret
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """What the person typed into 'Add access key...' (shapes already checked)."""
+
+    source: str
+    key_id: str
+    secret: str = field(repr=False)

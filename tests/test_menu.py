@@ -1,0 +1,128 @@
+"""The tray menu and icon state as data: one pure function of the app state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from traycreds.core.menu import Action, Item, build_menu, icon_status, role_caption, tooltip
+from traycreds.core.models import Problem, Role
+from traycreds.core.state import AppState, Failure, RoleState, Status
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+
+
+def role(name: str, **kw: object) -> Role:
+    account = kw.pop("account", "111122223333")
+    return Role(name=name, role_arn=f"arn:aws:iam::{account}:role/{name}", source="me",
+                origin="test", **kw)  # type: ignore[arg-type]
+
+
+def labels(items: tuple[Item, ...]) -> list[str]:
+    return [i.label for i in items]
+
+
+def find(items: tuple[Item, ...], prefix: str) -> Item:
+    for item in items:
+        name = item.label[2:].split(" - ")[0]
+        if item.label.startswith(prefix) or name == prefix:
+            return item
+        if item.children:
+            try:
+                return find(item.children, prefix)
+            except LookupError:
+                pass
+    raise LookupError(prefix)
+
+
+def test_no_roles_explains_and_offers_the_way_in() -> None:
+    menu = build_menu(AppState(), NOW)
+    text = labels(menu)
+    assert text[0] == "No roles configured yet"
+    assert "    role_arn = arn:aws:iam::123456789012:role/Admin" in text
+    assert "Add access key..." in text and "Open settings file" in text and text[-1] == "Quit"
+    assert not any(i.default for i in menu)
+
+
+def test_loading_state() -> None:
+    assert labels(build_menu(AppState(loading=True), NOW))[0] == "Loading roles..."
+
+
+def test_active_role_is_the_default_item_with_time_left() -> None:
+    state = AppState(roles=(role("prod-admin"), role("dev")), active="prod-admin",
+                     states={"prod-admin": RoleState(held=True,
+                                                     expiration=NOW + timedelta(minutes=42))})
+    top = build_menu(state, NOW)[0]
+    assert top.label == "prod-admin - 42 min left"
+    assert top.default and top.action == Action("copy-active")
+    assert tooltip(state, NOW) == "traycreds: prod-admin, 42 min left"
+
+
+def test_role_submenu_items_and_actions() -> None:
+    state = AppState(roles=(role("dev", profile="default"),))
+    sub = find(build_menu(state, NOW), "dev")
+    assert labels(sub.children) == [
+        "Copy for cmd.exe", "Copy for PowerShell", "Copy for bash/zsh", "Copy for fish",
+        "Write to credentials profile [default]", "Who am I?", "Refresh now",
+        "Forget credentials"]
+    assert sub.children[0].action == Action("copy", "dev", "cmd")
+    assert sub.children[2].action == Action("copy", "dev", "bash")
+    assert not sub.children[-1].enabled  # nothing held to forget
+
+
+def test_state_marks_and_captions() -> None:
+    roles = tuple(role(n) for n in ("a", "b", "c", "d", "e", "f"))
+    states = {
+        "b": RoleState(working=True),
+        "c": RoleState(held=True, expiration=NOW + timedelta(minutes=40)),
+        "d": RoleState(held=True, expiration=NOW + timedelta(minutes=3)),
+        "e": RoleState(held=True, expiration=NOW - timedelta(minutes=5)),
+        "f": RoleState(error=Failure("Access denied", "role f may not ...")),
+    }
+    state = AppState(roles=roles, states=states)
+    captions = [role_caption(state, r, NOW) for r in roles]
+    assert captions == ["○ a", "… b - working...", "● c - 40 min left", "◔ d - 3 min left",
+                        "✕ e - expired 5 min ago", "⚠ f - access denied"]
+    working = find(build_menu(state, NOW), "b")
+    assert not any(i.enabled for i in working.children)  # no second call while in flight
+    failed = find(build_menu(state, NOW), "f")
+    assert failed.children[0].label == "⚠ Access denied" and not failed.children[0].enabled
+
+
+def test_grouping_by_group_then_account_with_favourites_first() -> None:
+    roles = (role("z", group="Prod"), role("a", group="Prod"), role("fav", group="Prod",
+                                                                    favourite=True),
+             role("x", account="444455556666"), role("y", account="444455556666", order=1))
+    menu = build_menu(AppState(roles=roles), NOW)
+    groups = [i for i in menu if i.children and not i.children[0].label.startswith("Copy")]
+    assert [g.label for g in groups] == ["Prod", "Account 444455556666"]
+    assert labels(groups[0].children) == ["○ fav", "○ a", "○ z"]
+    assert labels(groups[1].children) == ["○ y", "○ x"]
+
+
+def test_single_group_is_flat() -> None:
+    menu = build_menu(AppState(roles=(role("a"), role("b"))), NOW)
+    assert labels(menu)[2:4] == ["○ a", "○ b"]
+
+
+def test_broken_roles_are_shown_with_their_problem() -> None:
+    problem = Problem("/c", 3, "role 'bad': role_arn 'x' is not an IAM role ARN.", "Fix it.",
+                      role="bad")
+    menu = build_menu(AppState(roles=(role("ok"),), broken=(problem,)), NOW)
+    bad = find(menu, "⚠ bad")
+    assert any("/c, line 3" in i.label for i in bad.children)
+
+
+def test_icon_status_follows_active_role_and_work() -> None:
+    state = AppState(roles=(role("a"),), active="a",
+                     states={"a": RoleState(held=True, expiration=NOW + timedelta(minutes=10))},
+                     warn_before_minutes=(15, 5))
+    assert icon_status(state, NOW) is Status.EXPIRING
+    assert icon_status(state, NOW + timedelta(minutes=11)) is Status.EXPIRED
+    assert icon_status(AppState(), NOW) is Status.IDLE
+
+
+def test_thousand_roles_build() -> None:
+    roles = tuple(role(f"r{i:04d}", group=f"g{i % 20}") for i in range(1000))
+    menu = build_menu(AppState(roles=roles), NOW)
+    groups = [i for i in menu if i.label.startswith("g")]
+    assert len(groups) == 20 and sum(len(g.children) for g in groups) == 1000

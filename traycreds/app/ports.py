@@ -1,0 +1,31 @@
+"""What the app service needs from a front end, as small interfaces."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from traycreds.core.keys import NewKey
+from traycreds.core.settings import AppSettings
+from traycreds.engine import MfaRequest
+
+
+class Dialogs(Protocol):
+    """Blocking questions, asked from worker threads; the UI runs them on its own thread."""
+
+    def ask_mfa(self, request: MfaRequest) -> str:
+        """Six digits, or raises CancelledError."""
+        ...
+
+    def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
+        """The key to add (shapes checked), or None when cancelled."""
+        ...
+
+    def ask_settings(self, current: AppSettings) -> AppSettings | None:
+        """Edited settings, or None when cancelled."""
+        ...
+
+    def show_about(self, text: str) -> None: ...
+
+
+class Notifier(Protocol):
+    def notify(self, title: str, message: str) -> None: ...

@@ -1,0 +1,109 @@
+"""When to warn, refresh and redraw: a pure planner over absolute UTC expiry times.
+
+The scheduler asks ``due(now)`` for what to do and ``next_wake(now)`` for when
+to ask again; nothing here sleeps or reads a clock. Because every event is an
+absolute time, a suspend/resume or a clock jump is handled by asking again: what
+was missed fires once (only the latest event per role), never once per minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+
+ADVISORY = timedelta(minutes=15)  # botocore's advisory refresh window
+MANDATORY = timedelta(minutes=10)  # after this a failed refresh is worth a warning
+_BACKOFF = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4),
+            timedelta(minutes=8))
+
+
+class Kind(str, Enum):
+    WARN = "warn"  # a threshold before expiry
+    EXPIRED = "expired"
+    REFRESH = "refresh"  # an automatic refresh attempt
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    role: str
+    kind: Kind
+    minutes: int = 0  # the threshold, for warnings
+
+    def key(self, expiration: datetime) -> tuple[str, datetime, Kind, int]:
+        return (self.role, expiration, self.kind, self.minutes)
+
+
+@dataclass
+class Tracked:
+    expiration: datetime
+    issued: datetime
+    auto_refresh: bool
+    failures: int = 0
+    retry_at: datetime | None = None
+
+
+@dataclass
+class ExpiryPlanner:
+    thresholds: tuple[int, ...] = (15, 5)  # minutes before expiry
+    tracked: dict[str, Tracked] = field(default_factory=dict)
+    fired: set[tuple[str, datetime, Kind, int]] = field(default_factory=set)
+
+    def track(self, role: str, expiration: datetime, now: datetime, *,
+              auto_refresh: bool) -> None:
+        """New credentials for ``role``: plan afresh, skipping thresholds already behind us."""
+        self.tracked[role] = Tracked(expiration, now, auto_refresh)
+        for event in self._events(role):
+            if event.kind is Kind.WARN and event.at <= now:
+                self.fired.add(event.key(expiration))
+
+    def forget(self, role: str) -> None:
+        self.tracked.pop(role, None)
+
+    def refresh_failed(self, role: str, now: datetime) -> bool:
+        """Back off; returns whether the failure is now worth a warning (mandatory window)."""
+        item = self.tracked.get(role)
+        if item is None:
+            return False
+        delay = _BACKOFF[min(item.failures, len(_BACKOFF) - 1)]
+        item.failures += 1
+        item.retry_at = now + delay
+        return item.expiration - now <= MANDATORY
+
+    def _events(self, role: str) -> list[Event]:
+        item = self.tracked[role]
+        events = [Event(item.expiration - timedelta(minutes=m), role, Kind.WARN, m)
+                  for m in self.thresholds if m > 0]
+        events.append(Event(item.expiration, role, Kind.EXPIRED))
+        if item.auto_refresh:
+            at = item.retry_at or (item.expiration - ADVISORY)
+            events.append(Event(max(at, item.issued), role, Kind.REFRESH, item.failures))
+        return events
+
+    def due(self, now: datetime) -> list[Event]:
+        """What to do now: per role, the latest missed warning or expiry, and any refresh."""
+        found: list[Event] = []
+        for role, item in list(self.tracked.items()):
+            missed = [e for e in self._events(role)
+                      if e.at <= now and e.key(item.expiration) not in self.fired]
+            for event in missed:
+                self.fired.add(event.key(item.expiration))
+            notices = [e for e in missed if e.kind is not Kind.REFRESH]
+            if notices:
+                found.append(max(notices, key=lambda e: (e.at, e.kind is Kind.EXPIRED)))
+            if item.expiration > now:
+                found += [e for e in missed if e.kind is Kind.REFRESH]
+        return sorted(found, key=lambda e: e.at)
+
+    def next_wake(self, now: datetime, *, countdown: bool) -> datetime | None:
+        """The next event, or the next minute of a shown countdown; None: nothing to wait for."""
+        times = [e.at for role, item in self.tracked.items() for e in self._events(role)
+                 if e.at > now and e.key(item.expiration) not in self.fired]
+        if countdown:
+            for item in self.tracked.values():
+                left = (item.expiration - now).total_seconds()
+                if left > 0:
+                    # The label shows whole minutes left: redraw when that number changes.
+                    times.append(now + timedelta(seconds=(left % 60) or 60))
+        return min(times, default=None)

@@ -1,0 +1,172 @@
+"""The tray menu as data, computed from the app's state by one pure function.
+
+Front ends turn ``Item`` trees into their toolkit's menus; tests read them as data.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime
+
+from traycreds.core.models import Role
+from traycreds.core.state import AppState, Status
+from traycreds.core.text import time_left
+
+COPY_SHELLS = (("cmd", "cmd.exe"), ("powershell", "PowerShell"), ("bash", "bash/zsh"),
+               ("fish", "fish"))
+MARKS = {Status.IDLE: "○", Status.WORKING: "…", Status.FRESH: "●", Status.EXPIRING: "◔",
+         Status.EXPIRED: "✕", Status.ERROR: "⚠"}
+_WRAP = 60
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str  # copy, copy-active, write, whoami, refresh, forget, add-key, settings, ...
+    role: str | None = None
+    shell: str | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    action: Action | None = None
+    enabled: bool = True
+    default: bool = False
+    children: tuple[Item, ...] = ()
+
+    @property
+    def separator(self) -> bool:
+        return self.label == "-"
+
+
+SEPARATOR = Item("-", enabled=False)
+APP_ITEMS = (
+    Item("Add access key...", Action("add-key")),
+    Item("Settings...", Action("settings")),
+    Item("Reload roles", Action("reload")),
+    Item("Open settings file", Action("open-settings")),
+    Item("Open log folder", Action("open-logs")),
+    Item("About", Action("about")),
+    SEPARATOR,
+    Item("Quit", Action("quit")),
+)
+EXAMPLE = ("[profile prod-admin]", "role_arn = arn:aws:iam::123456789012:role/Admin",
+           "source_profile = me")
+
+
+def _info(text: str) -> tuple[Item, ...]:
+    return tuple(Item(line, enabled=False) for line in textwrap.wrap(text, _WRAP))
+
+
+def role_caption(state: AppState, role: Role, now: datetime) -> str:
+    """'● Prod admin - 42 min left': the mark, the name, and what is known of its time."""
+    status = state.status(role.name, now)
+    caption = f"{MARKS[status]} {role.display_name}"
+    held = state.states.get(role.name)
+    if status is Status.WORKING:
+        return f"{caption} - working..."
+    if status is Status.ERROR and held is not None and held.error is not None:
+        return f"{caption} - {held.error.title.lower()}"
+    if held is not None and held.held and held.expiration is not None:
+        return f"{caption} - {time_left((held.expiration - now).total_seconds())}"
+    return caption
+
+
+def _role_menu(state: AppState, role: Role, now: datetime) -> Item:
+    held = state.states.get(role.name)
+    working = held is not None and held.working
+    items: list[Item] = []
+    if held is not None and held.error is not None:
+        items += [Item(f"⚠ {held.error.title}", enabled=False), *_info(held.error.message),
+                  SEPARATOR]
+    items += [Item(f"Copy for {title}", Action("copy", role.name, shell), enabled=not working)
+              for shell, title in COPY_SHELLS]
+    items += [
+        Item(f"Write to credentials profile [{role.profile or role.name}]",
+             Action("write", role.name), enabled=not working),
+        Item("Who am I?", Action("whoami", role.name), enabled=not working),
+        Item("Refresh now", Action("refresh", role.name), enabled=not working),
+        Item("Forget credentials", Action("forget", role.name),
+             enabled=held is not None and held.held),
+    ]
+    return Item(role_caption(state, role, now), children=tuple(items))
+
+
+def _group_key(role: Role) -> str:
+    return role.group or (f"Account {role.account}" if role.account else "Other")
+
+
+def _sorted(roles: list[Role]) -> list[Role]:
+    return sorted(roles, key=lambda r: (not r.favourite, r.order if r.order is not None
+                                        else 1_000_000, r.display_name.lower()))
+
+
+def role_items(state: AppState, now: datetime) -> tuple[Item, ...]:
+    """Roles grouped by the settings' groups, else by account; favourites first."""
+    groups: dict[str, list[Role]] = {}
+    for role in state.roles:
+        groups.setdefault(_group_key(role), []).append(role)
+    if len(groups) == 1:
+        return tuple(_role_menu(state, r, now) for r in _sorted(next(iter(groups.values()))))
+    ordered = sorted(groups.items(), key=lambda kv: (not any(r.favourite for r in kv[1]),
+                                                     kv[0].lower()))
+    return tuple(Item(name, children=tuple(_role_menu(state, r, now) for r in _sorted(roles)))
+                 for name, roles in ordered)
+
+
+def _active_item(state: AppState, now: datetime) -> Item:
+    role = state.role(state.active) if state.active else None
+    if role is None:
+        return Item("No active role yet: pick one below", enabled=False)
+    held = state.states.get(role.name)
+    if held is not None and held.working:
+        suffix = "working..."
+    elif held is not None and held.held and held.expiration is not None:
+        suffix = time_left((held.expiration - now).total_seconds())
+    else:
+        suffix = "click to assume"
+    return Item(f"{role.display_name} - {suffix}", Action("copy-active"), default=True)
+
+
+def _broken_items(state: AppState) -> tuple[Item, ...]:
+    items = []
+    for problem in state.broken:
+        name = problem.role or "?"
+        items.append(Item(f"⚠ {name} (misconfigured)",
+                          children=(*_info(problem.describe()), SEPARATOR,
+                                    Item("Open settings file", Action("open-settings")))))
+    return tuple(items)
+
+
+def build_menu(state: AppState, now: datetime) -> tuple[Item, ...]:
+    if state.loading:
+        return (Item("Loading roles...", enabled=False), SEPARATOR, *APP_ITEMS)
+    if not state.roles and not state.broken:
+        return (Item("No roles configured yet", enabled=False),
+                *_info("Add a profile with role_arn to ~/.aws/config, or a [roles.NAME] table "
+                       "to the settings file. For example:"),
+                *(Item(f"    {line}", enabled=False) for line in EXAMPLE),
+                SEPARATOR, *APP_ITEMS)
+    return (_active_item(state, now), SEPARATOR, *role_items(state, now),
+            *_broken_items(state), SEPARATOR, *APP_ITEMS)
+
+
+def tooltip(state: AppState, now: datetime) -> str:
+    role = state.role(state.active) if state.active else None
+    if role is None:
+        return "traycreds"
+    held = state.states.get(role.name)
+    if held is not None and held.held and held.expiration is not None:
+        return f"traycreds: {role.display_name}, " \
+               f"{time_left((held.expiration - now).total_seconds())}"
+    return f"traycreds: {role.display_name}"
+
+
+def icon_status(state: AppState, now: datetime) -> Status:
+    """The icon's colour: working anywhere, else the active role's state."""
+    if any(s.working for s in state.states.values()):
+        return Status.WORKING
+    if state.active is None:
+        return Status.IDLE
+    return state.status(state.active, now)
