@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,24 @@ def test_no_secret_anywhere_at_debug(setup: Setup, aws_env: Any) -> None:
     for secret in secrets:
         for text in printed + logs:
             assert secret not in text
+
+
+@pytest.mark.usefixtures("desktop")
+def test_export_copy_puts_the_lines_on_the_real_clipboard(setup: Setup) -> None:
+    env = dict(setup.env)
+    settings = Path(env["XDG_CONFIG_HOME"]) / "traycreds" / "settings.toml"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text("[app]\nclipboard_clear_seconds = 2\n")
+    result = traycreds(env, "export", "dev", "--shell", "fish", "--copy")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and "cleared in 2 s if unchanged" in result.stderr
+    pasted = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True,
+                            text=True, timeout=10).stdout
+    assert pasted.startswith("set -gx AWS_ACCESS_KEY_ID '") and pasted.endswith("\n")
+    for _ in range(50):  # the detached clearer empties it once the 2 s are up
+        now = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True,
+                             text=True, timeout=10).stdout
+        if not now:
+            break
+        time.sleep(0.2)
+    assert now == ""

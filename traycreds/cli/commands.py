@@ -64,7 +64,19 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     shells.check_shapes(issued.credentials)
     rendered = shells.render(shell, issued.credentials, issued.region)
     _notes(issued.notes)
-    _out(rendered)
+    if not args.copy:
+        _out(rendered)
+        return 0
+    from traycreds.adapters.clipboard import fingerprint, get_clipboard, schedule_clear
+
+    get_clipboard().copy(rendered)
+    after = ctx.settings.app.clipboard_clear_seconds
+    schedule_clear(fingerprint(rendered), after)
+    expires = issued.credentials.expiration
+    until = f"; they expire {shells.format_expiration(expires)}" if expires else ""
+    clears = f", cleared in {after} s if unchanged" if after else ""
+    sys.stderr.write(f"traycreds: copied {args.role} for {shells.SHELL_TITLES[shell]} to the "
+                     f"clipboard{clears}{until}.\n")
     return 0
 
 
@@ -269,7 +281,13 @@ def cmd_config(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
     from traycreds import demo
 
-    return demo.run()
+    return demo.run(tray=not args.no_tray)
+
+
+def cmd_tray(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds.tray.main import run_tray
+
+    return run_tray()
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
@@ -282,6 +300,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
     "write": cmd_write,
     "clean": cmd_clean,
     "demo": cmd_demo,
+    "tray": cmd_tray,
 }
 
 

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shell", "-s", help="cmd, powershell, bash, zsh, fish, dotenv or json "
                                          "(default: the settings' default_shell)")
     p.add_argument("--fresh", action="store_true", help="assume the role again even if held")
+    p.add_argument("--copy", action="store_true",
+                   help="copy the lines to the clipboard instead of printing them (cleared "
+                        "after the settings' clipboard_clear_seconds if still unchanged)")
 
     p = sub.add_parser("credential-process",
                        help="print credential_process JSON (for ~/.aws/config)")
@@ -86,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     csub.add_parser("edit", help="open the settings file in $VISUAL/$EDITOR (created if missing)")
     csub.add_parser("check", help="report problems in ~/.aws/config and the settings")
 
-    sub.add_parser("demo", help="run traycreds against a local demo STS (no AWS account)")
+    sub.add_parser("tray", help="start the tray (the default with no command)")
+    p = sub.add_parser("demo", help="run traycreds against a local demo STS (no AWS account)")
+    p.add_argument("--no-tray", action="store_true",
+                   help="print what roles, export and whoami give instead of starting the tray")
     return parser
 
 
@@ -105,8 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup(None if os.environ.get("TRAYCREDS_NO_LOG_FILE") else paths.log_dir(),
                debug=debug, stderr=debug)
     if args.command is None:
-        parser.print_help()
-        return int(ExitCode.OK)
+        args.command = "tray"
     from traycreds.cli import commands
 
     try:
@@ -132,7 +137,7 @@ _LONG_LIVED = {"demo", "tray"}
 
 def run() -> None:
     argv = sys.argv[1:]
-    one_shot = not _LONG_LIVED.intersection(argv)
+    one_shot = bool(argv) and not _LONG_LIVED.intersection(argv)
     if one_shot:
         # A one-shot command allocates a few MiB of botocore models and exits: the cyclic
         # collector's passes over them, during the run and at exit, cost about a third of a
