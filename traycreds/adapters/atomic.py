@@ -33,9 +33,11 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        keep = os.stat(path).st_mode & 0o7777
+        before = os.stat(path)
+        keep: int = before.st_mode & 0o7777
+        owner: tuple[int, int] | None = (before.st_uid, before.st_gid)
     except FileNotFoundError:
-        keep = mode
+        keep, owner = mode, None
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -44,7 +46,26 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, keep)
+        if owner is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
+            os.chown(tmp, *owner)  # root editing a user's file leaves it theirs
         _replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); Windows has no directory handles for this."""
+    if sys.platform == "win32":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

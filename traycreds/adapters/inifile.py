@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -88,7 +89,9 @@ def _unlock(handle: IO[bytes]) -> None:
 def _file_error(exc: OSError, path: Path, doing: str) -> FileError:
     if exc.errno == errno.ENOSPC:
         why = "the disk is full"
-    elif isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    elif exc.errno == errno.EROFS:
+        why = "its folder is on a read-only file system"
+    elif isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         why = "permission denied (is the file or its folder read-only?)"
     else:
         why = exc.strerror or type(exc).__name__
@@ -114,21 +117,49 @@ def read(path: Path) -> tuple[str, bytes]:
 def backup(path: Path, raw: bytes) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target = path.with_name(f"{path.name}.traycreds-backup-{stamp}")
+    count = 1
+    while target.exists():  # two backups in one second: never overwrite the first
+        target = path.with_name(f"{path.name}.traycreds-backup-{stamp}-{count}")
+        count += 1
     write_atomic(target, raw, mode=0o600)
     return target
+
+
+def _read_only(path: Path) -> bool:
+    """True when the file exists and is not writable, judged by its mode bits too.
+
+    root passes ``os.access`` for any file; a file the user made read-only (chmod 0444)
+    is still respected.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return False
+    if not os.access(path, os.W_OK):
+        return True
+    if sys.platform != "win32" and info.st_uid == os.geteuid():
+        return not info.st_mode & stat.S_IWUSR
+    return not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _target(path: Path) -> Path:
+    """The file to edit: a symlink (say into a dotfiles repository) is followed, not replaced."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def edit(path: Path, change: Callable[[str], str], *, keep_backup: bool = False) -> Path | None:
     """Apply ``change`` to the file's text under the lock; returns the backup, if kept.
 
-    Nothing is written when the text comes back unchanged.
+    Nothing is written when the text comes back unchanged. A symlink is edited through:
+    the file it points to is replaced, and the link stays.
     """
+    path = _target(path)
     with locked(path):
         text, bom = read(path)
         new = change(text)
         if new == text:
             return None
-        if path.exists() and not os.access(path, os.W_OK):
+        if _read_only(path):
             raise FileError(f"{path} is read-only; traycreds will not override that. Make it "
                             "writable, or write to another file (AWS_SHARED_CREDENTIALS_FILE).")
         try:

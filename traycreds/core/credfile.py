@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from traycreds.core import ini
 from traycreds.core.errors import FileError
@@ -23,6 +23,7 @@ EXPIRATION_KEY = "aws_credential_expiration"
 KEY_ID_KEY = "aws_access_key_id"
 SECRET_KEY = "aws_secret_access_key"
 TOKEN_KEY = "aws_session_token"
+_CREDENTIAL_KEYS = (KEY_ID_KEY, SECRET_KEY, TOKEN_KEY, EXPIRATION_KEY)
 _SECTION_NAME = re.compile(r"^[^\[\]\r\n#;]+$")
 
 
@@ -76,9 +77,12 @@ def _parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # Without an offset the time is UTC (as botocore reads it); a naive datetime could
+    # not be compared with an aware "now".
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def owned_sections(text: str) -> list[OwnedSection]:
@@ -88,33 +92,33 @@ def owned_sections(text: str) -> list[OwnedSection]:
             for s in doc.sections if s.get(OWNER_KEY) is not None]
 
 
-def _set_values(doc: ini.Document, section: ini.Section,
-                values: Sequence[tuple[str, str]]) -> list[str]:
+def _set_values(doc: ini.Document, section: ini.Section, values: Sequence[tuple[str, str]],
+                drop: Sequence[str] = ()) -> list[str]:
     lines = list(doc.lines)
     nl = doc.newline()
     last = section.entries[-1].end if section.entries else section.start + 1
+    # A section that ends the file without a final newline: edit as if the newline were
+    # there, then take it off the new last line, so that no two lines run together.
+    unterminated = not _ending(lines[last - 1], "")
+    if unterminated:
+        lines[last - 1] += nl
     inserts: list[str] = []
     edits: list[tuple[int, int, str]] = []
     for key, value in values:
         entries = [e for e in section.entries if e.key == key]
         if entries:
             first = entries[0]
-            tail = _ending(lines[first.end - 1], "")
+            tail = _ending(lines[first.end - 1], nl)
             edits.append((first.line, first.end, f"{key} = {value}{tail}"))
             edits += [(e.line, e.end, "") for e in entries[1:]]  # a repeated key: keep one
         else:
             inserts.append(f"{key} = {value}{nl}")
-    if inserts:
-        before = lines[last - 1]
-        if not _ending(before, ""):  # the section ended the file without a newline
-            if not any(start == last - 1 for start, _, _ in edits):
-                lines[last - 1] = before + nl
-            inserts[-1] = inserts[-1][: -len(nl)]  # keep the file's missing final newline
-        lines[last:last] = inserts
+    edits += [(e.line, e.end, "") for e in section.entries if e.key in drop]
+    lines[last:last] = inserts  # after every edited line, so the edits' indexes still hold
     for start, end, text in sorted(edits, reverse=True):
-        if text and start == last - 1 and inserts and not _ending(text, ""):
-            text += nl
         lines[start:end] = [text] if text else []
+    if unterminated:
+        lines[-1] = lines[-1].rstrip("\r\n")
     return lines
 
 
@@ -136,9 +140,11 @@ def upsert(text: str, path: str, name: str, values: Sequence[tuple[str, str]], *
     if section is None:
         lines = list(doc.lines)
         nl = doc.newline()
-        if lines and not _ending(lines[-1], ""):
-            lines[-1] += nl
-        if lines and lines[-1].strip():
+        if lines:
+            if not _ending(lines[-1], ""):
+                lines[-1] += nl
+            # Always one blank line before the new section, even after a blank line, so
+            # that remove_section (which takes exactly one) gives the file back as it was.
             lines.append(nl)
         lines.append(f"[{header or check_section_name(name)}]{nl}")
         lines += [f"{key} = {value}{nl}" for key, value in values]
@@ -149,15 +155,18 @@ def upsert(text: str, path: str, name: str, values: Sequence[tuple[str, str]], *
             "traycreds did not write, perhaps your long-term keys. It was not changed. Write "
             "to another profile (--profile NAME), or replace it with --take-over (a backup "
             "is kept).")
-    return "".join(_set_values(doc, section, values))
+    # Our section holds one set of credentials: a key the new set lacks (a session token,
+    # an expiration) must not stay behind from the last one.
+    given = {key for key, _ in values}
+    stale = [key for key in _CREDENTIAL_KEYS if key not in given] if owner is not None else []
+    return "".join(_set_values(doc, section, values, stale))
 
 
 def _drop(lines: list[str], start: int, end: int) -> None:
     while end < len(lines) and not lines[end].strip():
         end += 1
-    if end == len(lines):  # the section ended the file: drop the blank line before it too
-        while start > 0 and not lines[start - 1].strip():
-            start -= 1
+    if end == len(lines) and start > 0 and not lines[start - 1].strip():
+        start -= 1  # the section ended the file: drop the one blank line upsert put before it
     del lines[start:end]
 
 

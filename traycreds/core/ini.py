@@ -91,7 +91,8 @@ def parse(text: str) -> Document:
         content = _content(raw)
         stripped = content.strip()
         if _is_blank_or_comment(stripped):
-            last = None if not stripped else last
+            # configparser keeps a value open across blank and comment lines: an indented
+            # line after them still continues it.
             continue
         indented = content[:1] in (" ", "\t")
         if indented and last is not None:
@@ -103,7 +104,9 @@ def parse(text: str) -> Document:
         if header:
             if current is not None:
                 current.end = index
-            current = Section(name=header.group("name").strip(), start=index, end=len(lines))
+            # The name as configparser (and so botocore) sees it: spaces inside the brackets
+            # are part of it.
+            current = Section(name=header.group("name"), start=index, end=len(lines))
             sections.append(current)
             last = None
             continue

@@ -1,0 +1,307 @@
+"""Faults while writing the credentials file: each leaves the file byte for byte as it was
+and says clearly what went wrong.
+
+Read-only folders and a full disk are real: a small tmpfs mounted for the test (remounted
+read-only, or filled up). That needs root (or CAP_SYS_ADMIN); without it those tests skip,
+saying so, and the full disk is still covered by ``test_disk_full_reported_by_fsync``, which
+makes ``os.fsync`` fail with ENOSPC (what delayed-allocation file systems and NFS do when
+the blocks written cannot be stored).
+
+The tests run as root in CI. root passes every permission check, so a chmod 0444 file or a
+chmod 0555 folder would not stop it: traycreds checks a file's mode bits itself, and the
+read-only folder is a read-only mount.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from traycreds import profiles
+from traycreds.adapters import atomic, inifile
+from traycreds.core import credfile
+from traycreds.core.errors import FileError
+from traycreds.core.models import Credentials, Role
+
+ROLE = Role(name="dev", role_arn="arn:aws:iam::123456789012:role/dev", source="me",
+            origin="test")
+ORIGINAL = (b"# hand-written; keep\n[default]\naws_access_key_id = AKIDEXAMPLEDEFAULT01\n"
+            b"aws_secret_access_key = secretDEFAULT\n")
+
+
+def creds(seed: str = "A") -> Credentials:
+    return Credentials("ASID" + seed * 16, "secret/" + seed * 30, "token+" + seed * 200,
+                       datetime(2030, 1, 1, tzinfo=timezone.utc))
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Anything but the file, its lock and the test's own filler: temp files, backups."""
+    return sorted(p.name for p in folder.iterdir()
+                  if p.name not in ("credentials", ".credentials.traycreds-lock", "filler"))
+
+
+def run_mount(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
+
+
+@contextmanager
+def tmpfs(where: Path, size: str = "1m") -> Iterator[Path]:
+    """A private tmpfs at ``where``; skips the test if this machine will not mount one."""
+    where.mkdir()
+    try:
+        mounted = run_mount("-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where))
+    except FileNotFoundError:
+        pytest.skip("NOT TESTED on a real file system: no `mount` command")
+    if mounted.returncode != 0:
+        pytest.skip(f"NOT TESTED on a real file system: cannot mount a tmpfs here (needs root "
+                    f"or CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        if subprocess.run(["umount", str(where)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def remount_read_only(where: Path) -> None:
+    result = run_mount("-o", "remount,ro", str(where))
+    assert result.returncode == 0, result.stderr
+    with pytest.raises(OSError) as raised:
+        (where / "probe").touch()
+    assert raised.value.errno == errno.EROFS
+
+
+# --- read-only file and folder --------------------------------------------------------------
+
+def test_read_only_file_is_respected_even_by_root(tmp_path: Path) -> None:
+    """Regression: the check was os.access() only, which is always True for root."""
+    path = tmp_path / "credentials"
+    path.write_bytes(ORIGINAL)
+    path.chmod(0o444)
+    with pytest.raises(FileError) as raised:
+        profiles.write_profile(ROLE, creds(), path=path)
+    message = str(raised.value)
+    assert f"{path} is read-only" in message and "Make it writable" in message
+    assert path.read_bytes() == ORIGINAL
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert leftovers(tmp_path) == []
+    # Taking over or removing is refused the same way, before any backup is made.
+    path.write_bytes(ORIGINAL + b"[dev]\nk = v\n")  # root may write; traycreds may not
+    before = path.read_bytes()
+    with pytest.raises(FileError, match="read-only"):
+        profiles.write_profile(ROLE, creds(), path=path, take_over=True)
+    assert path.read_bytes() == before and leftovers(tmp_path) == []
+    # Made writable again, the same write works.
+    path.chmod(0o600)
+    profiles.write_profile(ROLE, creds(), path=path, take_over=True)
+
+
+@pytest.mark.parametrize("written_before", [False, True], ids=["fresh-folder", "lock-exists"])
+def test_read_only_folder(tmp_path: Path, written_before: bool) -> None:
+    with tmpfs(tmp_path / "mnt") as folder:
+        path = folder / "credentials"
+        path.write_bytes(ORIGINAL)
+        if written_before:  # the lock file and our section exist from an earlier write
+            profiles.write_profile(ROLE, creds(), path=path)
+        before = path.read_bytes()
+        remount_read_only(folder)
+        attempts = [lambda: profiles.write_profile(ROLE, creds("B"), path=path),
+                    lambda: profiles.write_profile(ROLE, creds("B"), path=path, profile="new")]
+        if written_before:
+            attempts.append(lambda: profiles.remove_profile("dev", path=path))
+        for attempt in attempts:
+            with pytest.raises(FileError) as raised:
+                attempt()
+            message = str(raised.value)
+            assert f"{path}: its folder is on a read-only file system" in message, message
+            assert path.read_bytes() == before
+
+
+# --- a file another program holds open -------------------------------------------------------
+
+HOLDER = r"""
+import sys
+handle = open(sys.argv[1], "rb")
+print("open", flush=True)
+sys.stdin.readline()
+print(handle.read().decode(), end="", flush=True)
+"""
+
+
+def test_file_held_open_by_another_process_is_still_written(tmp_path: Path) -> None:
+    """On Linux an open file does not stop a rename; the holder keeps reading the old file."""
+    path = tmp_path / "credentials"
+    path.write_bytes(ORIGINAL)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        assert profiles.write_profile(ROLE, creds(), path=path) == ("dev", None)
+        seen, _ = holder.communicate("go\n", timeout=30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    assert seen.encode() == ORIGINAL  # the old file, whole: never a mix
+    after = path.read_bytes()
+    assert after.startswith(ORIGINAL + b"\n[dev]\n") and b"ASIDAAAA" in after
+
+
+# --- disk full -------------------------------------------------------------------------------
+
+def fill(folder: Path) -> None:
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError):  # really full: not one more page
+        (folder / "probe").write_bytes(b"x" * 4096)
+    (folder / "probe").unlink(missing_ok=True)
+
+
+def test_disk_full_on_a_small_tmpfs(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "mnt", size="64k") as folder:
+        path = folder / "credentials"
+        path.write_bytes(ORIGINAL + b"[dev]\naws_access_key_id = AKIDEXAMPLEHANDMADE1\n")
+        inifile.lock_path(path).touch()  # as after any earlier write
+        before = path.read_bytes()
+        fill(folder)
+        # A new section; then taking over [dev], where the backup is written first.
+        for profile, take_over in (("new", False), (None, True)):
+            with pytest.raises(FileError) as raised:
+                profiles.write_profile(ROLE, creds(), path=path, profile=profile,
+                                       take_over=take_over)
+            message = str(raised.value)
+            assert f"Could not write {path}: the disk is full" in message, message
+            assert "left as it was" in message
+            assert path.read_bytes() == before
+            assert leftovers(folder) == [], "no temp file or partial backup left behind"
+        (folder / "filler").unlink()  # space again: the same write goes through
+        _, backup = profiles.write_profile(ROLE, creds(), path=path, take_over=True)
+        assert backup is not None and backup.read_bytes() == before
+
+
+def test_disk_full_reported_by_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs everywhere: fsync failing with ENOSPC, as it does when blocks cannot be stored."""
+    path = tmp_path / "credentials"
+    path.write_bytes(ORIGINAL)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    with pytest.raises(FileError, match="the disk is full"):
+        profiles.write_profile(ROLE, creds(), path=path)
+    assert path.read_bytes() == ORIGINAL
+    assert leftovers(tmp_path) == []
+
+
+def test_rename_failure_leaves_the_file_and_no_temp(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "credentials"
+    path.write_bytes(ORIGINAL)
+
+    def refuse(src: str, dst: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(atomic.os, "replace", refuse)
+    with pytest.raises(FileError, match="permission denied"):
+        profiles.write_profile(ROLE, creds(), path=path)
+    assert path.read_bytes() == ORIGINAL
+    assert leftovers(tmp_path) == []
+
+
+# --- files traycreds must not edit -----------------------------------------------------------
+
+def test_section_we_do_not_own(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    path.write_bytes(ORIGINAL)
+    with pytest.raises(credfile.SectionNotOursError) as raised:
+        profiles.write_profile(ROLE, creds(), profile="default", path=path)
+    message = str(raised.value)
+    assert message.startswith("Profile belongs to someone else: ")
+    assert "[default] (line 2)" in message
+    assert "--profile NAME" in message and "--take-over" in message
+    assert path.read_bytes() == ORIGINAL and leftovers(tmp_path) == []
+    with pytest.raises(credfile.SectionNotOursError, match="left as it is"):
+        profiles.remove_profile("default", path=path)
+    assert path.read_bytes() == ORIGINAL
+
+
+def test_unparsable_file_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    broken = ORIGINAL + b"[dev\naws_access_key_id = x\n"
+    path.write_bytes(broken)
+    for attempt in (lambda: profiles.write_profile(ROLE, creds(), path=path),
+                    lambda: profiles.remove_profile("dev", path=path)):
+        with pytest.raises(FileError) as raised:
+            attempt()
+        assert f"{path}, line 5: this line is not [section]" in str(raised.value)
+        assert "changed nothing" in str(raised.value)
+        assert path.read_bytes() == broken
+
+
+@pytest.mark.parametrize("raw", [
+    ORIGINAL + "# café\n".encode("latin-1"),
+    "[default]\nk = v\n".encode("utf-16"),
+], ids=["latin-1", "utf-16"])
+def test_non_utf8_file(tmp_path: Path, raw: bytes) -> None:
+    path = tmp_path / "credentials"
+    path.write_bytes(raw)
+    with pytest.raises(FileError) as raised:
+        profiles.write_profile(ROLE, creds(), path=path)
+    message = str(raised.value)
+    assert f"{path} is not UTF-8 text (byte " in message and "Save it as UTF-8" in message
+    assert path.read_bytes() == raw
+    assert profiles.clean_expired(datetime.now(timezone.utc), path=tmp_path / "other") == []
+    with pytest.raises(FileError, match="not UTF-8"):
+        profiles.clean_expired(datetime.now(timezone.utc), path=path)
+    assert path.read_bytes() == raw
+
+
+def test_a_folder_where_the_file_should_be(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    path.mkdir()
+    with pytest.raises(FileError, match=f"Could not read {path}: Is a directory"):
+        profiles.write_profile(ROLE, creds(), path=path)
+    assert path.is_dir() and list(path.iterdir()) == []
+
+
+LOCK_HOLDER = r"""
+import fcntl, sys
+handle = open(sys.argv[1], "a+b")
+fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_busy_lock_times_out_with_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    path.write_bytes(ORIGINAL)
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(inifile.lock_path(path))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with pytest.raises(FileError) as raised, inifile.locked(path, timeout=0.2):
+            pass
+        assert raised.value.title == "File busy"
+        assert f"Another program has been editing {path}" in raised.value.message
+        assert "the file was not changed" in raised.value.message
+    finally:
+        holder.communicate("done\n", timeout=30)
+    with inifile.locked(path, timeout=5):  # released with the holder
+        pass
+    assert path.read_bytes() == ORIGINAL
