@@ -1,0 +1,469 @@
+"""The local channel, with real sockets and real processes: round trips, errors rebuilt,
+refused peers (wrong key, impostor, another Unix user), stale sockets, a tray killed while
+answering, slow handlers, file modes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import pwd
+import select
+import shutil
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client, Listener
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import REPO_ROOT
+from traycreds.channel import client
+from traycreds.channel.client import (
+    ChannelAuthError,
+    NoAnswerError,
+    TrayStoppedError,
+    read_key,
+    request,
+)
+from traycreds.channel.protocol import MAX_MESSAGE, ProtocolError, decode_response
+from traycreds.channel.server import AlreadyServingError, ChannelServer
+from traycreds.core.errors import ExitCode, MfaError, NotRunningError, TraycredsError
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets and file modes")
+
+SERVER = """
+import time
+from traycreds.channel.server import ChannelServer
+def nap(args):
+    time.sleep(float(args["seconds"]))
+    return "rested"
+server = ChannelServer({"nap": nap})
+server.start()
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """TRAYCREDS_RUNTIME_DIR: a short path (sockets allow ~100 bytes) below a 0700 folder."""
+    base = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp"))
+    folder = base / "traycreds"  # also what XDG_RUNTIME_DIR=base would give
+    monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(folder))
+    yield folder
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def nap(args: dict[str, Any]) -> str:
+    time.sleep(float(args["seconds"]))
+    return "rested"
+
+
+def boom(args: dict[str, Any]) -> None:
+    raise RuntimeError("secret AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+
+
+def mfa_rejected(args: dict[str, Any]) -> None:
+    raise MfaError("The code 123456 was already used; wait for the next one.",
+                   title="MFA code rejected")
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "echo": lambda args: args, "nap": nap, "boom": boom, "mfa": mfa_rejected,
+    "huge": lambda args: "x" * MAX_MESSAGE,
+}
+
+
+@pytest.fixture
+def server(runtime: Path) -> Iterator[ChannelServer]:
+    with ChannelServer(HANDLERS, handshake_timeout=1.0) as started:
+        yield started
+
+
+def env_for(folder: Path) -> dict[str, str]:
+    return {**os.environ, "TRAYCREDS_RUNTIME_DIR": str(folder), "PYTHONPATH": str(REPO_ROOT)}
+
+
+@pytest.fixture
+def spawn_server(runtime: Path) -> Iterator[Callable[[], subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+
+    def spawn() -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, "-c", SERVER], env=env_for(runtime),
+                                cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+        started.append(proc)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        return proc
+
+    yield spawn
+    for proc in started:
+        proc.kill()
+        proc.wait(10)
+
+
+def raw_client(folder: Path) -> Any:
+    """multiprocessing's own Client with the session key: the stdlib handshake interoperates."""
+    return Client(str(folder / "channel.sock"), authkey=read_key(folder))
+
+
+# --- round trips -----------------------------------------------------------------------------
+
+
+def test_round_trip_in_process(server: ChannelServer) -> None:
+    hello = request("hello")
+    assert hello == {"version": "0.1.0", "pid": os.getpid(), "protocol": 1}
+    args = {"text": "grüße \u2019 \"quoted\"", "n": [1, 2.5, None, True]}
+    assert request("echo", args) == args
+    assert client.is_running()
+
+
+def test_round_trip_from_another_process_stays_light(server: ChannelServer,
+                                                     runtime: Path) -> None:
+    code = ("import json, sys; from traycreds.channel.client import request; "
+            "print(json.dumps(request('hello'))); "
+            "print(sorted(m for m in ('boto3', 'botocore', 'keyring', 'pystray', 'PIL', "
+            "'tkinter', 'platformdirs') if m in sys.modules))")
+    env = env_for(runtime)
+    del env["TRAYCREDS_RUNTIME_DIR"]  # the default lookup, as credential_process would do it
+    env["XDG_RUNTIME_DIR"] = str(runtime.parent)
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=60, check=True)
+    hello, modules = out.stdout.splitlines()
+    assert json.loads(hello)["pid"] == os.getpid()
+    assert modules == "[]"
+
+
+def test_a_traycreds_error_comes_back_with_its_class_title_message_and_code(
+        server: ChannelServer) -> None:
+    with pytest.raises(MfaError) as caught:
+        request("mfa")
+    assert caught.value.title == "MFA code rejected"
+    assert caught.value.message == "The code 123456 was already used; wait for the next one."
+    assert caught.value.exit_code == ExitCode.MFA
+
+
+def test_an_unexpected_exception_is_logged_but_its_text_never_sent(
+        server: ChannelServer, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="traycreds.channel.server"), \
+            pytest.raises(TraycredsError) as caught:
+        request("boom")
+    assert caught.value.title == "Internal error"
+    assert caught.value.exit_code == ExitCode.FAILURE
+    assert "AKIA" not in str(caught.value) and "secret" not in str(caught.value)
+    [record] = [r for r in caplog.records if r.exc_info]
+    assert "'boom' failed" in record.getMessage()
+    assert request("hello")["pid"] == os.getpid()  # still serving
+
+
+def test_unknown_operation_is_an_error_answer(server: ChannelServer) -> None:
+    with pytest.raises(TraycredsError, match="does not know the operation 'frobnicate'") as caught:
+        request("frobnicate")
+    assert caught.value.title == "Unknown operation"
+
+
+def test_bad_messages_get_error_answers_never_a_crash(server: ChannelServer,
+                                                      runtime: Path) -> None:
+    bad = [
+        json.dumps({"v": 2, "op": "hello", "args": {}}).encode(),
+        json.dumps({"v": True, "op": "hello"}).encode(),
+        json.dumps({"v": 1, "op": "hello", "args": []}).encode(),
+        json.dumps({"v": 1, "op": "Hello; rm -rf"}).encode(),
+        json.dumps({"v": 1}).encode(),
+        b"[1, 2]",
+        b"\xff\xfe not utf-8",
+        b"[" * 100_000,  # nested too deep for json: RecursionError, not ValueError
+        b"",
+    ]
+    for data in bad:
+        with raw_client(runtime) as conn:
+            conn.send_bytes(data)
+            answer = json.loads(conn.recv_bytes())
+        assert answer["v"] == 1 and answer["ok"] is False, data[:40]
+        assert answer["error"]["code"] == ExitCode.FAILURE
+    with pytest.raises(TraycredsError, match="protocol version 2") as caught, \
+            raw_client(runtime) as conn:
+        conn.send_bytes(bad[0])
+        decode_response(conn.recv_bytes())
+    assert caught.value.title == "traycreds versions differ"
+    assert request("hello")["pid"] == os.getpid()
+
+
+# --- sizes -----------------------------------------------------------------------------------
+
+
+def test_a_big_request_is_refused_before_connecting(runtime: Path) -> None:
+    with pytest.raises(ProtocolError, match="too large"):  # no server: checked locally first
+        request("echo", {"blob": "x" * MAX_MESSAGE})
+
+
+def test_a_big_request_is_refused_by_the_server(server: ChannelServer, runtime: Path) -> None:
+    with raw_client(runtime) as conn:
+        # Only the length header: the server must refuse on the header, not read 1 MiB first.
+        os.write(conn.fileno(), struct.pack("!i", MAX_MESSAGE + 1))
+        answer = json.loads(conn.recv_bytes())
+    assert answer["ok"] is False and "larger than" in answer["error"]["message"]
+    assert request("hello")["pid"] == os.getpid()
+
+
+def test_a_big_answer_becomes_an_error(server: ChannelServer) -> None:
+    with pytest.raises(TraycredsError, match="answer is too large"):
+        request("huge")
+
+
+# --- who may talk ----------------------------------------------------------------------------
+
+
+def test_files_are_private_and_removed_on_stop(runtime: Path) -> None:
+    server = ChannelServer({})
+    server.start()
+    sock, key = runtime / "channel.sock", runtime / "channel.key"
+    assert stat.S_IMODE(runtime.stat().st_mode) == 0o700
+    assert stat.S_ISSOCK(sock.stat().st_mode) and stat.S_IMODE(sock.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert len(read_key(runtime)) == 32
+    server.stop()
+    assert not sock.exists() and not key.exists()
+    with pytest.raises(NotRunningError):
+        request("hello")
+
+
+def test_each_session_gets_a_new_key(runtime: Path) -> None:
+    with ChannelServer({}):
+        first = read_key(runtime)
+    with ChannelServer({}):
+        assert read_key(runtime) != first
+
+
+def test_a_wrong_key_is_refused(server: ChannelServer, runtime: Path,
+                                caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(AuthenticationError):
+        Client(str(runtime / "channel.sock"), authkey=os.urandom(32))
+    key = runtime / "channel.key"
+    real = key.read_text()
+    key.write_text(os.urandom(32).hex())
+    with caplog.at_level(logging.DEBUG, logger="traycreds.channel.server"):
+        with pytest.raises(ChannelAuthError, match="do not share the session key"):
+            request("hello")
+        # The server logs after it told the client: give its thread a moment.
+        deadline = time.monotonic() + 2
+        while not any("dropped a connection" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the server did not log the refused client"
+            time.sleep(0.01)
+    key.write_text(real)
+    assert request("hello")["pid"] == os.getpid()
+
+
+def test_an_impostor_at_the_address_gets_no_request(runtime: Path) -> None:
+    """The client checks the server too: a program squatting on the address, without the
+    key, cannot make the client send it anything."""
+    runtime.mkdir(mode=0o700)
+    (runtime / "channel.key").write_text(os.urandom(32).hex())
+    received: list[bytes] = []
+    listener = Listener(str(runtime / "channel.sock"))
+
+    def impostor() -> None:
+        with listener.accept() as conn:
+            conn.send_bytes(b"#CHALLENGE#" + os.urandom(20))
+            conn.recv_bytes(256)  # the client's digest: useless without the key
+            conn.send_bytes(b"#WELCOME#")  # lie
+            conn.recv_bytes(256)  # the client's challenge, which it cannot answer
+            conn.send_bytes(os.urandom(16))
+            with contextlib.suppress(EOFError, OSError):
+                while True:  # everything the client sends until it hangs up
+                    received.append(conn.recv_bytes())
+
+    thread = threading.Thread(target=impostor)
+    thread.start()
+    try:
+        with pytest.raises(ChannelAuthError):
+            request("hello", timeout=3)
+        thread.join(5)
+        assert received == [b"#FAILURE#"]  # the client's verdict, and no request
+    finally:
+        listener.close()
+
+
+def test_a_client_that_never_authenticates_is_dropped(server: ChannelServer,
+                                                      runtime: Path) -> None:
+    with client.connect(str(runtime / "channel.sock"), 2.0) as conn:
+        assert conn.recv_bytes().startswith(b"#CHALLENGE#")
+        start = time.monotonic()
+        assert conn.poll(5)
+        with pytest.raises(EOFError):
+            conn.recv_bytes()
+        assert time.monotonic() - start < 3  # handshake_timeout=1.0
+        assert request("hello")["pid"] == os.getpid()
+
+
+# --- another Unix user -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def other_user() -> Iterator[pwd.struct_passwd]:
+    if os.geteuid() != 0:
+        pytest.skip("NOT TESTED (another Unix user is refused): needs root to add a user")
+    if not (shutil.which("useradd") and shutil.which("userdel")):
+        pytest.skip("NOT TESTED (another Unix user is refused): useradd/userdel missing")
+    name = f"tcx{os.getpid() % 100000}"
+    subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True, capture_output=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", "-r", name], check=False, capture_output=True)
+
+
+def hello_as(user: pwd.struct_passwd) -> dict[str, Any]:
+    """``request("hello")`` in a forked child that became ``user``. Forked, not run: the
+    interpreter lives under /root (0700), which the other user cannot execute."""
+    import hmac  # noqa: F401  (imported by the handshake: not under another thread's import lock)
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: no pytest machinery from here on
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+            try:
+                result: dict[str, Any] = {"ok": request("hello", timeout=3)}
+            except TraycredsError as error:
+                result = {"error": type(error).__name__, "message": error.message}
+            except BaseException as error:  # report, do not hide: the parent asserts on it
+                result = {"error": type(error).__name__, "message": repr(error)}
+            os.write(write_end, json.dumps(result).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], 15)
+        assert ready, "the child running as the other user did not answer"
+        data = os.read(read_end, 65536)
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    answer: dict[str, Any] = json.loads(data)
+    return answer
+
+
+LAYERS = [  # (layer, folder mode, key mode, socket mode, refusal, why)
+    ("runtime folder 0700", 0o700, 0o600, 0o600, "NotRunningError", "permission denied"),
+    ("key file 0600", 0o711, 0o600, 0o666, "NotRunningError", "permission denied"),
+    ("socket 0600", 0o711, 0o644, 0o600, "NotRunningError", "permission denied"),
+    ("peer uid (SO_PEERCRED)", 0o755, 0o644, 0o666, "ChannelAuthError", "closed the connection"),
+]
+
+
+@pytest.mark.parametrize(("layer", "dir_mode", "key_mode", "sock_mode", "refusal", "why"),
+                         LAYERS, ids=[layer[0] for layer in LAYERS])
+def test_another_unix_user_is_refused(other_user: pwd.struct_passwd, runtime: Path,
+                                      layer: str, dir_mode: int, key_mode: int, sock_mode: int,
+                                      refusal: str, why: str) -> None:
+    """Each layer alone keeps the other user out: the test opens all the others."""
+    with ChannelServer({}):
+        for folder in (runtime.parent, runtime):
+            os.chmod(folder, dir_mode)
+        os.chmod(runtime / "channel.key", key_mode)
+        os.chmod(runtime / "channel.sock", sock_mode)
+        answer = hello_as(other_user)
+        assert answer.get("error") == refusal, (layer, answer)
+        assert why in answer["message"], (layer, answer)
+        assert request("hello")["pid"] == os.getpid()  # the owner still gets in
+
+
+# --- stale sockets and dying trays -----------------------------------------------------------
+
+
+def test_a_stale_socket_is_detected_and_replaced(
+        runtime: Path, spawn_server: Callable[[], subprocess.Popen[str]]) -> None:
+    tray = spawn_server()
+    assert request("hello")["pid"] == tray.pid
+    tray.send_signal(signal.SIGKILL)
+    tray.wait(10)
+    assert (runtime / "channel.sock").exists()  # nobody cleaned up
+    start = time.monotonic()
+    with pytest.raises(NotRunningError, match="stopped or killed"):
+        request("hello")
+    assert time.monotonic() - start < 1
+    assert not client.is_running()
+    with ChannelServer({}):
+        assert request("hello")["pid"] == os.getpid()
+
+
+def test_a_live_server_is_not_replaced(
+        runtime: Path, spawn_server: Callable[[], subprocess.Popen[str]]) -> None:
+    tray = spawn_server()
+    key = read_key(runtime)
+    with pytest.raises(AlreadyServingError):
+        ChannelServer({}).start()
+    assert read_key(runtime) == key
+    assert request("hello")["pid"] == tray.pid
+
+
+def test_a_tray_killed_while_answering_gives_a_clear_error_quickly(
+        runtime: Path, spawn_server: Callable[[], subprocess.Popen[str]]) -> None:
+    tray = spawn_server()
+    outcome: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            request("nap", {"seconds": 60}, timeout=10)
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    time.sleep(0.5)  # the request is in the handler by now
+    tray.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    thread.join(10)
+    assert time.monotonic() - killed < 2
+    [error] = outcome
+    assert isinstance(error, TrayStoppedError)
+    assert str(error) == "traycreds stopped: The tray stopped while answering; try again."
+
+
+def test_no_answer_within_the_timeout(server: ChannelServer) -> None:
+    start = time.monotonic()
+    with pytest.raises(NoAnswerError, match=r"within 0\.5 s"):
+        request("nap", {"seconds": 3}, timeout=0.5)
+    assert time.monotonic() - start < 1.5
+
+
+def test_a_blocking_handler_does_not_block_hello(server: ChannelServer) -> None:
+    results: list[Any] = []
+    slow = threading.Thread(target=lambda: results.append(request("nap", {"seconds": 2})))
+    slow.start()
+    time.sleep(0.2)
+    start = time.monotonic()
+    assert request("hello")["pid"] == os.getpid()
+    assert time.monotonic() - start < 0.5
+    assert slow.is_alive()
+    slow.join(10)
+    assert results == ["rested"]
+
+
+def test_stop_is_prompt_with_a_request_in_flight(runtime: Path) -> None:
+    server = ChannelServer({"nap": nap})
+    server.start()
+    slow = threading.Thread(target=lambda: request("nap", {"seconds": 1}), daemon=True)
+    slow.start()
+    time.sleep(0.2)
+    start = time.monotonic()
+    server.stop()
+    assert time.monotonic() - start < 1
+    with pytest.raises(NotRunningError):
+        request("hello")
+    slow.join(5)

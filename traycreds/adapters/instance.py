@@ -1,0 +1,224 @@
+"""One traycreds per user, and the private runtime folder it keeps its lock and channel in.
+
+POSIX: ``flock`` on ``runtime_dir()/traycreds.lock``, held for the life of the process (the
+kernel drops it when the process dies, even on SIGKILL). Windows: the named mutex
+``Local\\traycreds-<user>`` (the ``Local\\`` namespace is per logon session).
+
+The lock file is never deleted: unlinking it would let a third process lock a new file while
+a second one still waits on the old inode, and both would believe they are alone.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from traycreds.core.errors import FileError, TraycredsError
+
+TYPE_CHECKING = False  # not typing's: the channel client's import cost (channel/protocol.py)
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class MutexApi(Protocol):
+        """The three kernel32 calls the single-instance mutex needs (faked in tests)."""
+
+        def CreateMutexW(self, attributes: None, initial_owner: bool, name: str) -> int | None:
+            ...
+
+        def GetLastError(self) -> int: ...
+
+        def CloseHandle(self, handle: int) -> bool: ...
+
+APP = "traycreds"
+# Overrides the runtime folder (tests, or a second traycreds side by side). Not per-platform
+# magic: the same folder then holds the lock, the channel socket and its key.
+RUNTIME_DIR_ENV = "TRAYCREDS_RUNTIME_DIR"
+LOCK_NAME = "traycreds.lock"
+
+ERROR_ACCESS_DENIED = 5
+ERROR_ALREADY_EXISTS = 183
+
+
+class RuntimeDirError(FileError):
+    title = "Unsafe runtime folder"
+
+
+def runtime_dir() -> Path:
+    """Where the lock, the channel socket and its key live. Not created here (see ensure_...).
+
+    ``TRAYCREDS_RUNTIME_DIR`` if set; else platformdirs' ``user_runtime_dir("traycreds")``
+    ($XDG_RUNTIME_DIR/traycreds on Linux, ~/Library/Caches/TemporaryItems/traycreds on macOS,
+    %LOCALAPPDATA%\\Temp\\traycreds on Windows).
+    """
+    override = os.environ.get(RUNTIME_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if sys.platform.startswith("linux") and xdg and os.path.isabs(xdg):
+        # platformdirs' answer, without its import (~6 ms) on the client's fast path.
+        return Path(xdg) / APP
+    import warnings
+
+    import platformdirs
+
+    # Its RuntimeDirWarning would land on credential_process' stderr.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Path(platformdirs.user_runtime_dir(APP, appauthor=False))
+
+
+def ensure_runtime_dir() -> Path:
+    """The runtime folder, created 0700 if missing, checked to be this user's alone.
+
+    Refuses (RuntimeDirError) a symlink, a non-folder, a folder owned by another user or one
+    that group or others may write; a folder that others may only read is tightened to 0700.
+    """
+    path = runtime_dir()
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise RuntimeDirError(f"Cannot create {path}: {error.strerror or error}.") from None
+    if sys.platform != "win32":  # there the profile folder's ACL protects it; chmod is a no-op
+        check_private_dir(path)
+    return path
+
+
+def check_private_dir(path: Path) -> None:
+    info = os.lstat(path)
+    hint = f"Remove it, or set {RUNTIME_DIR_ENV} to a folder of your own."
+    if stat.S_ISLNK(info.st_mode):
+        raise RuntimeDirError(f"{path} is a symbolic link. {hint}")
+    if not stat.S_ISDIR(info.st_mode):
+        raise RuntimeDirError(f"{path} is not a folder. {hint}")
+    if info.st_uid != os.geteuid():
+        raise RuntimeDirError(f"{path} belongs to another user (uid {info.st_uid}). {hint}")
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        raise RuntimeDirError(
+            f"{path} can be written by other users (mode {mode:o}); someone may have placed "
+            f"files in it. {hint}")
+    if mode & 0o077:
+        os.chmod(path, 0o700)
+
+
+class InstanceLock:
+    """Proof that this process is the user's only traycreds; ``release()`` gives it up."""
+
+    def __init__(self, release: Callable[[], None], where: str) -> None:
+        self._release: Callable[[], None] | None = release
+        self.where = where
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+    def __enter__(self) -> InstanceLock:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.release()
+
+
+def acquire() -> InstanceLock | None:
+    """Take the per-user instance lock, or None when another traycreds holds it."""
+    if sys.platform == "win32":
+        return acquire_mutex(_Kernel32(), mutex_name())
+    return _acquire_flock(ensure_runtime_dir() / LOCK_NAME)
+
+
+def _acquire_flock(path: Path) -> InstanceLock | None:
+    if sys.platform == "win32":
+        raise NotImplementedError
+    import fcntl
+
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as error:
+        raise RuntimeDirError(f"Cannot open the lock file {path}: {error.strerror}.") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except OSError as error:
+        os.close(fd)
+        raise RuntimeDirError(f"Cannot lock {path}: {error.strerror}.") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())  # for people looking; nobody parses it
+
+    def release() -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    return InstanceLock(release, str(path))
+
+
+# --- Windows ------------------------------------------------------------------------------
+
+
+def windows_user() -> str:
+    """The user name as Windows object names may hold it (no backslash)."""
+    import getpass
+
+    return (os.environ.get("USERNAME") or getpass.getuser()).replace("\\", "_")
+
+
+def mutex_name(user: str | None = None) -> str:
+    return f"Local\\traycreds-{windows_user() if user is None else user}"
+
+
+def acquire_mutex(api: MutexApi, name: str) -> InstanceLock | None:
+    """CreateMutexW's convention: a handle plus ERROR_ALREADY_EXISTS when another process
+    made it; no handle and ERROR_ACCESS_DENIED when it exists in a context we cannot open
+    (e.g. an elevated traycreds). Both mean: another instance runs."""
+    handle = api.CreateMutexW(None, False, name)
+    error = api.GetLastError()
+    if not handle:
+        if error == ERROR_ACCESS_DENIED:
+            return None
+        raise TraycredsError(f"Cannot create the mutex {name} (Windows error {error}).",
+                             title="Single-instance check failed")
+    if error == ERROR_ALREADY_EXISTS:
+        api.CloseHandle(handle)
+        return None
+
+    def release() -> None:
+        api.CloseHandle(handle)
+
+    return InstanceLock(release, name)
+
+
+if sys.platform == "win32":
+    import ctypes
+    from ctypes import wintypes
+
+    class _Kernel32:
+        """A private kernel32 handle: setting argtypes on the shared ``ctypes.windll.kernel32``
+        would change them for every other library in the process, and ``use_last_error``
+        keeps GetLastError from being clobbered by ctypes' own calls."""
+
+        def __init__(self) -> None:
+            dll = ctypes.WinDLL("kernel32", use_last_error=True)
+            self._create = dll.CreateMutexW
+            self._create.argtypes = [ctypes.c_void_p, wintypes.BOOL, wintypes.LPCWSTR]
+            self._create.restype = wintypes.HANDLE  # 64-bit: the default c_int would truncate
+            self._close = dll.CloseHandle
+            self._close.argtypes = [wintypes.HANDLE]
+            self._close.restype = wintypes.BOOL
+
+        def CreateMutexW(self, attributes: None, initial_owner: bool, name: str) -> int | None:
+            handle: int | None = self._create(attributes, initial_owner, name)
+            return handle
+
+        def GetLastError(self) -> int:
+            return ctypes.get_last_error()
+
+        def CloseHandle(self, handle: int) -> bool:
+            return bool(self._close(handle))

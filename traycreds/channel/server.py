@@ -1,0 +1,261 @@
+"""The tray's end of the channel: a user-only socket (or named pipe) answering requests.
+
+Who may talk to it: the socket is 0600 in a 0700 folder (POSIX); on Linux the peer's uid is
+checked (SO_PEERCRED); and on every platform the peer must prove, by HMAC challenge, that it
+read ``channel.key`` (0600, a fresh 32-byte secret per tray session). The tray proves the
+same to the client, so a program squatting on the address learns nothing.
+
+Threads: the accept loop runs in one daemon thread and hands each connection to its own
+short-lived thread, since a handler may wait minutes (an MFA dialog). Handlers therefore run
+concurrently and must be thread-safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import secrets
+import socket
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Listener
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import traycreds
+from traycreds.adapters.atomic import write_atomic
+from traycreds.adapters.instance import RUNTIME_DIR_ENV, RuntimeDirError, ensure_runtime_dir
+from traycreds.channel.client import KEY_BYTES, channel_address, connect, handshake, key_file
+from traycreds.channel.protocol import (
+    MAX_MESSAGE,
+    VERSION,
+    ProtocolError,
+    decode_request,
+    encode_error,
+    encode_result,
+)
+from traycreds.core.errors import TraycredsError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import _ConnectionBase as Conn
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Any]
+HANDSHAKE_TIMEOUT = 5.0  # seconds a client has to authenticate and send its request
+_MAX_UNIX_PATH = 103  # sun_path: 104 bytes on macOS, 108 on Linux, the final NUL included
+
+
+class AlreadyServingError(TraycredsError):
+    title = "traycreds is already running"
+
+
+class ChannelServer:
+    """``ChannelServer({"wake": wake}).start()``; ``hello`` is built in."""
+
+    def __init__(self, handlers: Mapping[str, Handler], *,
+                 handshake_timeout: float = HANDSHAKE_TIMEOUT) -> None:
+        builtins: dict[str, Handler] = {"hello": self._hello}
+        if clash := sorted(builtins.keys() & handlers.keys()):
+            raise ValueError(f"built-in operations cannot be replaced: {clash}")
+        self._handlers = {**handlers, **builtins}
+        self._handshake_timeout = handshake_timeout
+        self._listener: Listener | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._key = b""
+        self._key_path = Path()
+        self.address = ""
+
+    def start(self) -> None:
+        """Claim the address (replacing a stale socket), write a new key, start serving.
+
+        Raises AlreadyServingError when a live traycreds answers there, RuntimeDirError when
+        the runtime folder is unsafe or unusable.
+        """
+        if self._listener is not None:
+            raise RuntimeError("the channel server is already running")
+        folder = ensure_runtime_dir()
+        address, key_path = channel_address(folder), key_file(folder)
+        key = secrets.token_bytes(KEY_BYTES)
+        if sys.platform == "win32":
+            listener = _listen_pipe(address)
+        else:
+            _check_unix_path(address)
+            _remove_stale(address)
+            # write_atomic keeps an existing file's mode: start from no file, so it is 0600.
+            key_path.unlink(missing_ok=True)
+            listener = _listen_unix(address)
+        try:
+            write_atomic(key_path, key.hex() + "\n", mode=0o600)
+        except OSError as error:
+            listener.close()
+            raise RuntimeDirError(f"Cannot write {key_path}: {error.strerror or error}.") from None
+        self._listener, self._key, self._key_path, self.address = listener, key, key_path, address
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._serve, args=(listener,),
+                                        name="traycreds-channel", daemon=True)
+        self._thread.start()
+        log.info("channel: serving at %s", address)
+
+    def stop(self) -> None:
+        """Stop accepting, remove the socket and the key. Requests in flight finish."""
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        self._stopping.set()
+        # Closing a listening socket does not wake a thread blocked in accept(): connect.
+        with contextlib.suppress(OSError):
+            connect(self.address, 1.0).close()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        listener.close()  # multiprocessing unlinks the socket file here
+        if sys.platform != "win32":
+            Path(self.address).unlink(missing_ok=True)
+        try:
+            if self._key_path.read_bytes().strip() == self._key.hex().encode():  # still ours
+                self._key_path.unlink()
+        except OSError:
+            pass
+
+    def __enter__(self) -> ChannelServer:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    def answer(self, data: bytes) -> bytes:
+        """The response to one request's bytes: never raises, never leaks an exception's text
+        (only TraycredsError messages, which are written for users, cross the channel)."""
+        op = "?"
+        try:
+            request = decode_request(data)
+            op = request.op
+            handler = self._handlers.get(op)
+            if handler is None:
+                raise ProtocolError(
+                    f"This traycreds does not know the operation {op!r}. After an upgrade, "
+                    "quit the tray and start it again.", title="Unknown operation")
+            return encode_result(handler(request.args))
+        except TraycredsError as error:
+            return _error_answer(error)
+        except Exception:
+            log.exception("channel: operation %r failed", op)
+            return _error_answer(TraycredsError(
+                "traycreds failed while answering; its log has the details.",
+                title="Internal error"))
+
+    def _hello(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"version": traycreds.__version__, "pid": os.getpid(), "protocol": VERSION}
+
+    def _serve(self, listener: Listener) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn = listener.accept()
+            except OSError as error:
+                if self._stopping.is_set():
+                    return
+                log.warning("channel: accept failed: %s", error)
+                time.sleep(0.1)  # e.g. out of file descriptors: do not spin
+                continue
+            if self._stopping.is_set():
+                conn.close()
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True,
+                             name="traycreds-channel-request").start()
+
+    def _handle(self, conn: Conn) -> None:
+        with conn:
+            deadline = time.monotonic() + self._handshake_timeout
+            try:
+                if not _same_user(conn):
+                    raise AuthenticationError("the peer runs as another user")
+                handshake(conn, self._key, deadline, server=True)
+                if not conn.poll(max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError("no request in time")
+            except (AuthenticationError, AssertionError, TimeoutError, EOFError, OSError) as error:
+                log.debug("channel: dropped a connection: %s", error or type(error).__name__)
+                return
+            try:
+                answer = self.answer(conn.recv_bytes(MAX_MESSAGE))
+            except EOFError:
+                return
+            except OSError:  # "bad message length", or the client reset the connection
+                answer = _error_answer(ProtocolError(
+                    f"The request is larger than {MAX_MESSAGE} bytes."))
+            try:
+                conn.send_bytes(answer)
+            except OSError:
+                log.debug("channel: the client left before its answer")
+
+
+def _error_answer(error: TraycredsError) -> bytes:
+    try:
+        return encode_error(error)
+    except ProtocolError:  # a message over MAX_MESSAGE
+        return encode_error(TraycredsError(error.message[:1000] + "...", title=error.title))
+
+
+def _same_user(conn: Conn) -> bool:
+    """Linux: the peer's uid must be ours. Elsewhere the file modes and the key do the work."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:  # dup: conn owns its fd
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", raw)
+    return bool(uid == os.geteuid())
+
+
+def _check_unix_path(address: str) -> None:
+    size = len(os.fsencode(address))
+    if size > _MAX_UNIX_PATH:
+        raise RuntimeDirError(
+            f"The socket path {address} is too long for a Unix socket ({size} bytes, at most "
+            f"{_MAX_UNIX_PATH}). Set {RUNTIME_DIR_ENV} to a shorter folder.")
+
+
+def _remove_stale(address: str) -> None:
+    """A socket file whose tray was killed refuses connections: remove it. One that accepts
+    belongs to a live traycreds: leave it (and its key) alone."""
+    if not os.path.lexists(address):
+        return
+    try:
+        connect(address, 1.0).close()
+    except TimeoutError:
+        raise AlreadyServingError(f"A traycreds serving {address} is alive but does not "
+                                  "accept connections. Quit it and start again.") from None
+    except OSError:
+        log.info("channel: removing %s, left behind by a traycreds that stopped", address)
+        Path(address).unlink(missing_ok=True)
+        return
+    raise AlreadyServingError(f"Another traycreds already serves {address}.")
+
+
+def _listen_unix(address: str) -> Listener:
+    old = os.umask(0o077)  # bind() creates the file: make it private from its first moment
+    try:
+        listener = Listener(address, family="AF_UNIX", backlog=64)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise AlreadyServingError(f"Another traycreds just claimed {address}.") from None
+        raise RuntimeDirError(f"Cannot listen at {address}: {error.strerror or error}.") from None
+    finally:
+        os.umask(old)
+    os.chmod(address, 0o600)
+    return listener
+
+
+def _listen_pipe(address: str) -> Listener:
+    try:  # multiprocessing sets FILE_FLAG_FIRST_PIPE_INSTANCE: fails if the name is taken
+        return Listener(address, family="AF_PIPE", backlog=64)
+    except OSError:
+        raise AlreadyServingError(f"Another program already serves {address}.") from None
