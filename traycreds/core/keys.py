@@ -14,8 +14,9 @@ _SOURCE = re.compile(r"^[\w.@+=,-]{1,64}$")
 
 def check_source_name(name: str) -> str:
     if not _SOURCE.match(name):
-        raise UsageError(f"{name!r} is not a usable key name: use 1-64 letters, digits and "
-                         "._-@+=, (it is what roles name as source_profile).")
+        # The name is not repeated: a secret pasted into the wrong field must not echo.
+        raise UsageError("A key name is 1-64 letters, digits and ._-@+=, (it is what roles "
+                         "name as source_profile).")
     return name
 
 

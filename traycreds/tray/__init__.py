@@ -1,0 +1,1 @@
+"""The tray front end: pystray, Pillow and tkinter. The only layer that imports them."""
