@@ -14,8 +14,8 @@ def test_demo_runs_end_to_end_without_touching_the_users_aws_files(aws_env: Any)
     aws_env.aws_config.parent.mkdir(parents=True)
     aws_env.aws_config.write_text("[profile mine]\nregion = eu-north-1\n")
     before = aws_env.aws_config.read_bytes()
-    result = subprocess.run([sys.executable, "-m", "traycreds", "demo"], env=aws_env.env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "traycreds", "demo", "--no-tray"],
+                            env=aws_env.env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "demo-readonly" in out and "traycreds-demo > demo-readonly" in out

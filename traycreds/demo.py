@@ -117,22 +117,42 @@ def prepare(url: str) -> Path:
     return folder
 
 
-def run() -> int:
+def has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run(*, tray: bool = True) -> int:
     server, url = start_server()
     try:
         prepare(url)
         sys.stdout.write(f"traycreds demo: local STS at {url}, key stored as {SOURCE!r}.\n"
                          "The demo STS accepts any six-digit MFA code.\n\n")
-        from traycreds.cli.main import main
-
-        for argv in (["roles"], ["export", "demo-readonly", "--shell", "bash"],
-                     ["export", "demo-deploy", "--shell", "cmd"], ["whoami", "demo-deploy"]):
-            sys.stdout.write(f"$ traycreds {' '.join(argv)}\n")
+        if tray and has_display():
+            sys.stdout.write("Starting the tray: click its icon, pick a role, choose "
+                             "'Copy for ...', and paste. Quit from its menu to end the demo.\n")
             sys.stdout.flush()
-            code = main(argv)
-            if code:
-                return code
-            sys.stdout.write("\n")
-        return 0
+            from traycreds.tray.main import run_tray
+
+            return run_tray()
+        if tray:
+            sys.stdout.write("No display here, so no tray: this is what the command line "
+                             "gives on the same engine.\n\n")
+        return _print_walkthrough()
     finally:
         server.stop()
+
+
+def _print_walkthrough() -> int:
+    from traycreds.cli.main import main
+
+    for argv in (["roles"], ["export", "demo-readonly", "--shell", "bash"],
+                 ["export", "demo-deploy", "--shell", "cmd"], ["whoami", "demo-deploy"]):
+        sys.stdout.write(f"$ traycreds {' '.join(argv)}\n")
+        sys.stdout.flush()
+        code = main(argv)
+        if code:
+            return code
+        sys.stdout.write("\n")
+    return 0

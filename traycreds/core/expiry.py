@@ -29,9 +29,9 @@ class Event:
     at: datetime
     role: str
     kind: Kind
-    minutes: int = 0  # the threshold, for warnings
+    minutes: float = 0  # the threshold, for warnings (the refresh attempt number for refreshes)
 
-    def key(self, expiration: datetime) -> tuple[str, datetime, Kind, int]:
+    def key(self, expiration: datetime) -> tuple[str, datetime, Kind, float]:
         return (self.role, expiration, self.kind, self.minutes)
 
 
@@ -46,9 +46,9 @@ class Tracked:
 
 @dataclass
 class ExpiryPlanner:
-    thresholds: tuple[int, ...] = (15, 5)  # minutes before expiry
+    thresholds: tuple[float, ...] = (15, 5)  # minutes before expiry
     tracked: dict[str, Tracked] = field(default_factory=dict)
-    fired: set[tuple[str, datetime, Kind, int]] = field(default_factory=set)
+    fired: set[tuple[str, datetime, Kind, float]] = field(default_factory=set)
 
     def track(self, role: str, expiration: datetime, now: datetime, *,
               auto_refresh: bool) -> None:

@@ -56,6 +56,8 @@ class Role:
     favourite: bool = False
     # Where traycreds writes this role's credentials (credentials-file section).
     profile: str | None = None
+    # Refresh before expiry without asking (None: the app's rule; never behind MFA).
+    auto_refresh: bool | None = None
 
     @property
     def account(self) -> str:

@@ -127,6 +127,7 @@ def _role(name: str, fields: Mapping[str, Any], origin: str, extra: RoleEntry | 
         order=order if isinstance(order, int) else None,
         favourite=bool(look.get("favourite", False)),
         profile=_as_str(look.get("profile")),
+        auto_refresh=look["auto_refresh"] if isinstance(look.get("auto_refresh"), bool) else None,
     )
 
 

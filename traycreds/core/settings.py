@@ -45,7 +45,8 @@ ROLE_KEYS = (
     "sts_regional_endpoints",
     "endpoint_url",
 )
-PRESENTATION_KEYS = ("label", "group", "colour", "order", "favourite", "profile")
+PRESENTATION_KEYS = ("label", "group", "colour", "order", "favourite", "profile",
+                     "auto_refresh")
 _ALIASES = {"color": "colour", "favorite": "favourite"}
 SHELL_NAMES = ("cmd", "powershell", "bash", "zsh", "fish", "dotenv", "json")
 
@@ -53,7 +54,7 @@ SHELL_NAMES = ("cmd", "powershell", "bash", "zsh", "fish", "dotenv", "json")
 @dataclass(frozen=True)
 class AppSettings:
     default_shell: str | None = None  # None: cmd on Windows, bash elsewhere
-    warn_before_minutes: tuple[int, ...] = (15, 5)
+    warn_before_minutes: tuple[float, ...] = (15, 5)
     clipboard_clear_seconds: int = 45
     auto_refresh: bool = True
     clean_expired: bool = False
@@ -112,9 +113,10 @@ def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
         )
         shell = None
     warn = raw.get("warn_before_minutes", list(base.warn_before_minutes))
-    if not (isinstance(warn, list) and all(isinstance(m, int) and m >= 0 for m in warn)):
+    if not (isinstance(warn, list) and all(isinstance(m, (int, float)) and not
+                                           isinstance(m, bool) and m > 0 for m in warn)):
         problems.append(
-            Problem(path, None, "[app] warn_before_minutes must be a list of whole minutes.",
+            Problem(path, None, "[app] warn_before_minutes must be a list of minutes > 0.",
                     "For example: warn_before_minutes = [15, 5]")
         )
         warn = list(base.warn_before_minutes)

@@ -73,7 +73,7 @@ class AppState:
     states: Mapping[str, RoleState] = field(default_factory=dict)
     active: str | None = None  # the last role used
     default_shell: str = "bash"
-    warn_before_minutes: tuple[int, ...] = (15, 5)
+    warn_before_minutes: tuple[float, ...] = (15, 5)
     settings_path: str = ""
     loading: bool = False  # roles still being read at start-up
 

@@ -1,0 +1,440 @@
+"""The app service: holds each role's state, runs commands off the UI thread, tells listeners.
+
+Front ends (the tray, the local channel) call ``perform(Action)`` and render
+``state``; they never touch boto3, the keyring or files themselves, and never
+branch on library exceptions: failures arrive as ``Failure`` values.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from traycreds import __version__
+from traycreds.adapters import paths
+from traycreds.app.ports import Dialogs, Notifier
+from traycreds.app.scheduler import Scheduler
+from traycreds.context import Context, default_shell
+from traycreds.core import shells
+from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
+from traycreds.core.expiry import Event, ExpiryPlanner, Kind
+from traycreds.core.menu import Action
+from traycreds.core.models import Credentials, utc_now
+from traycreds.core.state import AppState, Failure, RoleState
+
+if TYPE_CHECKING:
+    from traycreds.adapters.clipboard import ClearTimer, Clipboard
+    from traycreds.engine import Engine, Issued
+
+log = logging.getLogger(__name__)
+Listener = Callable[[], None]
+
+
+def local_time(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%H:%M") if moment else "never"
+
+
+def _with_role(state: AppState, name: str,
+               change: Callable[[RoleState], RoleState]) -> AppState:
+    states = dict(state.states)
+    states[name] = change(states.get(name, RoleState()))
+    return replace(state, states=states)
+
+
+class AppService:
+    def __init__(self, dialogs: Dialogs, notifier: Notifier, *,
+                 clipboard: Callable[[], Clipboard] | None = None,
+                 clock: Callable[[], datetime] = utc_now, workers: int = 4) -> None:
+        self._dialogs = dialogs
+        self._notifier = notifier
+        self._clipboard_factory = clipboard
+        self._clipboard: tuple[Clipboard, ClearTimer] | None = None
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._state = AppState(loading=True)
+        self._listeners: list[Listener] = []
+        self._executor = ThreadPoolExecutor(max_workers=workers,
+                                            thread_name_prefix="traycreds-work")
+        self._ctx: Context | None = None
+        self._engine: Engine | None = None
+        self._clipboard_role: str | None = None
+        self._written: dict[str, str] = {}  # role -> credentials-file section we wrote
+        self._closed = False
+        self.scheduler = Scheduler(ExpiryPlanner(), clock, self._on_expiry,
+                                   self._notify_listeners)
+
+    # -- state ----------------------------------------------------------------------
+    @property
+    def state(self) -> AppState:
+        with self._lock:
+            return self._state
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _update(self, change: Callable[[AppState], AppState]) -> None:
+        with self._lock:
+            self._state = change(self._state)
+        self._notify_listeners()
+
+    def _notify_listeners(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # a broken front end must not stop the service
+                log.exception("state listener failed")
+
+    def _set_role(self, name: str, change: Callable[[RoleState], RoleState]) -> None:
+        self._update(lambda state: _with_role(state, name, change))
+
+    # -- loading --------------------------------------------------------------------
+    def start(self) -> Future[None]:
+        """Read the roles and warm up the slow imports in the background."""
+        self.scheduler.start()
+        return self._executor.submit(self._load_and_warm)
+
+    def _load_and_warm(self) -> None:
+        self.reload()
+        if self._context().settings.app.clean_expired:
+            self._guarded(self._clean_expired, None)
+        try:  # boto3 and the keyring backend take a few hundred ms to load: not on a click.
+            self._ensure_engine()
+            _ = self._context().keys.backend
+            import boto3  # noqa: F401
+        except TraycredsError as error:
+            self._notifier.notify(error.title, error.message)
+
+    def _context(self) -> Context:
+        with self._lock:
+            if self._ctx is None:
+                self._ctx = Context()
+            return self._ctx
+
+    def _ensure_engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._context().engine(self._dialogs.ask_mfa)
+            return self._engine
+
+    def reload(self) -> None:
+        fresh = Context()
+        catalog, settings = fresh.catalog, fresh.settings
+        with self._lock:
+            self._ctx = fresh
+            if self._engine is not None:
+                for name, role in catalog.roles.items():
+                    if self._engine.catalog.roles.get(name) != role:
+                        self._engine.forget(name)
+                self._engine.catalog = catalog
+        known = set(catalog.roles)
+
+        def apply(state: AppState) -> AppState:
+            return replace(
+                state, loading=False,
+                roles=tuple(catalog.roles[n] for n in sorted(catalog.roles, key=str.lower)),
+                broken=tuple(catalog.broken.values()),
+                problems=tuple(p for p in catalog.problems if p.role is None),
+                states={n: s for n, s in state.states.items() if n in known},
+                active=state.active if state.active in known else None,
+                default_shell=default_shell(settings),
+                warn_before_minutes=settings.app.warn_before_minutes,
+                settings_path=settings.path)
+
+        self._update(apply)
+        self.scheduler.set_thresholds(settings.app.warn_before_minutes)
+
+    # -- commands -------------------------------------------------------------------
+    def perform(self, action: Action) -> Future[Any] | None:
+        """Run an action from a front end; slow work goes to the worker threads."""
+        handlers: dict[str, Callable[[], Any]] = {
+            "copy": lambda: self.copy(action.role or "", action.shell),
+            "copy-active": self.copy_active,
+            "write": lambda: self.write(action.role or ""),
+            "whoami": lambda: self.whoami(action.role or ""),
+            "refresh": lambda: self.refresh(action.role or ""),
+            "forget": lambda: self.forget(action.role or ""),
+            "add-key": lambda: self._background(self._add_key),
+            "settings": lambda: self._background(self._edit_settings),
+            "reload": lambda: self._background(self.reload),
+            "open-settings": lambda: self._background(self._open_settings),
+            "open-logs": lambda: self._background(self._open_logs),
+            "about": lambda: self._dialogs.show_about(self.about_text()),
+        }
+        handler = handlers.get(action.kind)
+        if handler is None:
+            log.warning("unknown action %s", action.kind)
+            return None
+        result = handler()
+        return result if isinstance(result, Future) else None
+
+    def _background(self, job: Callable[[], Any]) -> Future[Any]:
+        return self._executor.submit(self._guarded, job, None)
+
+    def _guarded(self, job: Callable[[], Any], role: str | None) -> Any:
+        try:
+            return job()
+        except CancelledError:
+            if role:
+                self._set_role(role, lambda s: replace(s, working=False))
+            return None
+        except TraycredsError as error:
+            failure = Failure(error.title, error.message)
+        except Exception:
+            log.exception("unexpected failure")
+            failure = Failure("Internal error", "Something unexpected failed; details are "
+                              f"in the log folder ({paths.log_dir()}).")
+        if role:
+            self._set_role(role, lambda s: s.failed(failure))
+        self._notifier.notify(failure.title, failure.message)
+        return None
+
+    def _role_job(self, role: str, job: Callable[[], Any]) -> Future[Any] | None:
+        """Run ``job`` for ``role`` unless a call for it is already in flight."""
+        with self._lock:  # check and mark in one step: two clicks make one call
+            current = self._state.states.get(role)
+            if current is not None and current.working:
+                log.debug("%s is busy; ignoring the second click", role)
+                return None
+            self._state = _with_role(self._state, role, RoleState.started)
+        self._notify_listeners()
+        return self._executor.submit(self._guarded, job, role)
+
+    def _issue(self, role: str, *, fresh: bool = False, activate: bool = True) -> Issued:
+        issued = self._ensure_engine().issue(role, fresh=fresh)
+        shells.check_shapes(issued.credentials)
+        self._set_role(role, lambda s: s.succeeded(issued.credentials.expiration))
+        if activate:
+            self._update(lambda s: replace(s, active=role))
+        if issued.credentials.expiration is not None:
+            self.scheduler.track(role, issued.credentials.expiration,
+                                 auto_refresh=self.may_refresh_silently(role))
+        return issued
+
+    def may_refresh_silently(self, role: str) -> bool:
+        """Never behind MFA; else the role's own setting, else profile targets if enabled."""
+        from traycreds.core.roles import resolve_chain
+
+        try:
+            chain = resolve_chain(self._ensure_engine().catalog, role)
+        except ConfigError:
+            return False
+        if any(hop.role.mfa_serial for hop in chain.hops):
+            return False
+        if chain.role.auto_refresh is not None:
+            return chain.role.auto_refresh
+        return self._context().settings.app.auto_refresh and role in self._written
+
+    def copy(self, role: str, shell: str | None = None) -> Future[Any] | None:
+        def job() -> None:
+            chosen = shells.normalize_shell(shell or self.state.default_shell)
+            issued = self._issue(role)
+            text = shells.render(chosen, issued.credentials, issued.region)
+            self._copy_text(role, text)
+            self._notifier.notify(
+                f"{issued.role.display_name} copied for {shells.SHELL_TITLES[chosen]}",
+                f"Paste it into your shell. Expires {local_time(issued.credentials.expiration)}."
+                + "".join(f" {note}" for note in issued.notes))
+
+        return self._role_job(role, job)
+
+    def copy_active(self) -> Future[Any] | None:
+        active = self.state.active
+        return self.copy(active) if active else None
+
+    def _copy_text(self, role: str, text: str) -> None:
+        from traycreds.adapters.clipboard import ClearTimer, get_clipboard
+
+        if self._clipboard is None:
+            board = (self._clipboard_factory or get_clipboard)()
+            self._clipboard = (board, ClearTimer(board))
+        board, timer = self._clipboard
+        board.copy(text)
+        timer.copied(text, self._context().settings.app.clipboard_clear_seconds)
+        self._clipboard_role = role
+
+    def write(self, role: str) -> Future[Any] | None:
+        def job() -> None:
+            from traycreds import profiles
+
+            issued = self._issue(role)
+            name, _ = profiles.write_profile(issued.role, issued.credentials)
+            self._written[role] = name
+            if issued.credentials.expiration is not None:  # profile targets may auto-refresh
+                self.scheduler.track(role, issued.credentials.expiration,
+                                     auto_refresh=self.may_refresh_silently(role))
+            self._notifier.notify(
+                f"{issued.role.display_name} written to [{name}]",
+                f"{paths.aws_credentials_file()} now holds it until "
+                f"{local_time(issued.credentials.expiration)}. Use: aws --profile {name}")
+
+        return self._role_job(role, job)
+
+    def whoami(self, role: str) -> Future[Any] | None:
+        def job() -> None:
+            engine = self._ensure_engine()
+            self._issue(role)
+            identity = engine.identity(role)
+            self._notifier.notify(f"{role} is", f"{identity.arn} (account {identity.account})")
+
+        return self._role_job(role, job)
+
+    def refresh(self, role: str) -> Future[Any] | None:
+        return self._role_job(role, lambda: self._issue(role, fresh=True))
+
+    def forget(self, role: str) -> Future[Any] | None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.forget(role)
+            ours = self._clipboard_role == role
+        self._set_role(role, RoleState.forgotten)
+        self.scheduler.forget(role)
+        if ours and self._clipboard is not None:
+            self._clipboard[1].clear_now()
+        return None
+
+    def held(self, role: str) -> Credentials | None:
+        engine = self._engine
+        return engine.held(role) if engine is not None else None
+
+    # -- expiry -----------------------------------------------------------------------
+    def _on_expiry(self, events: list[Event]) -> None:
+        for event in events:
+            role = self.state.role(event.role)
+            if role is None:
+                continue
+            if event.kind is Kind.REFRESH:
+                self._executor.submit(self._auto_refresh, event.role)
+            elif event.kind is Kind.WARN:
+                self._warn(event.role, role.display_name, event.minutes)
+            else:
+                self._expired(event.role, role.display_name)
+
+    def _advice(self, name: str, display: str) -> str:
+        mfa = not self.may_refresh_silently(name) and self._needs_mfa(name)
+        ask = " (it asks for an MFA code)" if mfa else ""
+        return (f"Click {display} > Refresh now{ask}, then paste the new lines; shells that "
+                "already pasted keep the old ones.")
+
+    def _needs_mfa(self, name: str) -> bool:
+        from traycreds.core.roles import resolve_chain
+
+        try:
+            return any(h.role.mfa_serial for h in resolve_chain(self._ensure_engine().catalog,
+                                                                name).hops)
+        except ConfigError:
+            return False
+
+    def _warn(self, name: str, display: str, minutes: float) -> None:
+        held = self.state.states.get(name)
+        when = local_time(held.expiration if held else None)
+        left = f"{minutes:g} min" if minutes >= 1 else f"{minutes * 60:.0f} s"
+        extra = ""
+        if name in self._written and self.may_refresh_silently(name):
+            extra = f" traycreds refreshes [{self._written[name]}] by itself."
+        self._notifier.notify(f"{display} expires in {left}",
+                              f"At {when}. {self._advice(name, display)}{extra}")
+
+    def _expired(self, name: str, display: str) -> None:
+        self._notify_listeners()
+        message = f"Its credentials stopped working. {self._advice(name, display)}"
+        if name in self._written and self._context().settings.app.clean_expired:
+            from traycreds import profiles
+
+            self._guarded(lambda: profiles.remove_profile(self._written.pop(name)), None)
+            message += " Its credentials profile was removed."
+        self._notifier.notify(f"{display} has expired", message)
+
+    def _auto_refresh(self, name: str) -> None:
+        try:
+            issued = self._issue(name, fresh=True, activate=False)
+            if name in self._written:
+                from traycreds import profiles
+
+                profiles.write_profile(issued.role, issued.credentials,
+                                       profile=self._written[name])
+            log.info("refreshed %s automatically", name)
+        except TraycredsError as error:
+            log.warning("automatic refresh of %s failed: %s", name, error.title)
+            self._set_role(name, lambda s: replace(s, working=False))
+            if self.scheduler.refresh_failed(name):
+                self._notifier.notify(f"Could not refresh {name}",
+                                      f"{error.title}: {error.message}")
+
+    def _clean_expired(self) -> None:
+        from traycreds import profiles
+
+        cleaned = profiles.clean_expired(self._clock())
+        if cleaned:
+            log.info("removed expired profiles: %s", ", ".join(cleaned))
+
+    # -- app-level jobs ---------------------------------------------------------------
+    def _add_key(self) -> None:
+        problem, source = None, ""
+        while True:
+            new = self._dialogs.ask_new_key(problem, source)
+            if new is None:
+                return
+            creds = Credentials(new.key_id, new.secret)
+            try:
+                identity = self._ensure_engine().source_identity(new.source, creds)
+            except TraycredsError as error:
+                problem, source = f"{error.title}: {error.message}", new.source
+                continue
+            self._context().keys.put(new.source, creds)
+            self._notifier.notify(f"Key {new.source!r} stored",
+                                  f"{new.key_id} is {identity.arn}. It lives in the keyring.")
+            return
+
+    def _edit_settings(self) -> None:
+        from traycreds.adapters.settingsfile import save_app_settings
+        from traycreds.cli.commands import SETTINGS_TEMPLATE
+
+        edited = self._dialogs.ask_settings(self._context().settings.app)
+        if edited is None:
+            return
+        save_app_settings(paths.settings_file(), edited, SETTINGS_TEMPLATE)
+        self.reload()
+
+    def _open_settings(self) -> None:
+        from traycreds.adapters.atomic import write_atomic
+        from traycreds.adapters.desktop import open_path
+        from traycreds.cli.commands import SETTINGS_TEMPLATE
+
+        path = paths.settings_file()
+        if not path.exists():
+            write_atomic(path, SETTINGS_TEMPLATE)
+        open_path(path)
+
+    def _open_logs(self) -> None:
+        from traycreds.adapters.desktop import open_path
+
+        folder = paths.log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        open_path(folder)
+
+    def about_text(self) -> str:
+        return (f"traycreds {__version__}\nAWS roles from the system tray.\n\n"
+                f"Settings: {paths.settings_file()}\nAWS config: {paths.aws_config_file()}\n"
+                f"Logs: {paths.log_dir()}")
+
+    # -- shutdown -----------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Drop held credentials from memory and clear our clipboard content if unchanged."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._engine is not None:
+                self._engine.forget()
+        self.scheduler.stop()
+        if self._clipboard is not None:
+            try:
+                self._clipboard[1].clear_now()
+            except TraycredsError as error:
+                log.warning("could not clear the clipboard: %s", error.title)
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,132 @@
+"""The tray: pystray renders the menu the core computes and sends clicks to the service.
+
+Start-up shows the icon first ("Loading roles..."); reading the files, boto3 and
+the keyring load on a worker thread. Every click returns at once: STS calls,
+keyring reads and file writes run on the service's workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from traycreds.app.service import AppService
+from traycreds.core.menu import Action, Item, build_menu, icon_status, tooltip
+from traycreds.core.models import utc_now
+
+log = logging.getLogger(__name__)
+
+
+def choose_backend() -> None:
+    """On Linux use pystray's gtk backend unless told otherwise.
+
+    pystray prefers appindicator when its typelib is installed, but that has no
+    default (left-click) action and needs a StatusNotifier host; gtk docks in
+    XEmbed trays, activates the default item on left click and sends real
+    notifications. ``PYSTRAY_BACKEND`` still overrides.
+    """
+    if sys.platform.startswith("linux"):
+        os.environ.setdefault("PYSTRAY_BACKEND", "gtk")
+
+
+class Notifications:
+    """pystray's notify where the backend has it; notify-send, then the log, elsewhere."""
+
+    def __init__(self) -> None:
+        self.icon: Any = None
+
+    def notify(self, title: str, message: str) -> None:
+        log.info("notification: %s", title)
+        icon = self.icon
+        if icon is not None and getattr(icon, "HAS_NOTIFICATION", False):
+            try:
+                icon.notify(message, title)
+                return
+            except Exception:
+                log.exception("tray notification failed")
+        sender = shutil.which("notify-send")
+        if sender:
+            subprocess.run([sender, "--app-name=traycreds", title, message], check=False,
+                           stdin=subprocess.DEVNULL, timeout=10)
+        else:
+            log.warning("no notification service: %s: %s", title, message)
+
+
+class TrayApp:
+    def __init__(self, service: AppService, notifications: Notifications) -> None:
+        self.service = service
+        self.notifications = notifications
+        self.icon: Any = None
+        self._quit = threading.Event()
+
+    # -- menu ---------------------------------------------------------------------------
+    def _convert(self, items: tuple[Item, ...]) -> Iterator[Any]:
+        import pystray
+
+        for item in items:
+            if item.separator:
+                yield pystray.Menu.SEPARATOR
+            elif item.children:
+                yield pystray.MenuItem(item.label, pystray.Menu(*self._convert(item.children)),
+                                       enabled=item.enabled)
+            elif item.action is not None:
+                yield pystray.MenuItem(item.label, functools.partial(self._clicked, item.action),
+                                       enabled=item.enabled, default=item.default)
+            else:
+                yield pystray.MenuItem(item.label, None, enabled=False)
+
+    def _items(self) -> Iterator[Any]:
+        yield from self._convert(build_menu(self.service.state, utc_now()))
+
+    def _clicked(self, action: Action, icon: Any, item: Any) -> None:
+        if action.kind == "quit":
+            self.quit()
+            return
+        self.service.perform(action)
+
+    # -- state -> icon ------------------------------------------------------------------
+    def refresh(self) -> None:
+        icon = self.icon
+        if icon is None:
+            return
+        from traycreds.tray.icon import draw_icon
+
+        state, now = self.service.state, utc_now()
+        active = state.role(state.active) if state.active else None
+        icon.icon = draw_icon(icon_status(state, now), 64, active.colour if active else None)
+        icon.title = tooltip(state, now)
+        icon.update_menu()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def run(self) -> None:
+        choose_backend()
+        import pystray
+
+        from traycreds.core.state import Status
+        from traycreds.tray.icon import draw_icon
+
+        self.icon = pystray.Icon("traycreds", draw_icon(Status.IDLE, 64), "traycreds",
+                                 menu=pystray.Menu(self._items))
+        self.notifications.icon = self.icon
+        self.service.subscribe(self.refresh)
+        self.icon.run(setup=self._setup)
+
+    def _setup(self, icon: Any) -> None:
+        icon.visible = True
+        log.info("tray icon visible (backend %s)", type(icon).__module__)
+        self.service.start()
+
+    def quit(self) -> None:
+        if self._quit.is_set():
+            return
+        self._quit.set()
+        self.service.shutdown()
+        if self.icon is not None:
+            self.icon.stop()

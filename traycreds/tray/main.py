@@ -1,0 +1,63 @@
+"""``traycreds`` / ``traycreds tray``: one tray per user; a second start wakes the first."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from traycreds.core.errors import NotRunningError, TraycredsError
+
+log = logging.getLogger(__name__)
+
+
+def _wake_running() -> int:
+    from traycreds.channel import client
+
+    try:
+        client.request("wake", timeout=3.0)
+    except NotRunningError:
+        raise TraycredsError(
+            "Another traycreds holds the per-user lock but does not answer. If it hangs, end "
+            "it (Task Manager, or 'pkill -f traycreds') and start again.",
+            title="traycreds is already starting") from None
+    sys.stdout.write("traycreds is already running: it shows a notification; use its icon.\n")
+    return 0
+
+
+def run_tray() -> int:
+    from traycreds.adapters import instance
+
+    lock = instance.acquire()
+    if lock is None:
+        return _wake_running()
+    from traycreds.app.service import AppService
+    from traycreds.channel.server import ChannelServer
+    from traycreds.tray.app import Notifications, TrayApp
+    from traycreds.tray.dialogs import TkDialogs
+
+    dialogs = TkDialogs()
+    notifications = Notifications()
+    service = AppService(dialogs, notifications)
+
+    def wake(args: dict[str, Any]) -> dict[str, Any]:
+        notifications.notify("traycreds is running",
+                             "Click its icon in the notification area to pick a role.")
+        return {}
+
+    server: ChannelServer | None = None
+    try:
+        server = ChannelServer({"wake": wake})
+        server.start()
+    except TraycredsError as error:  # the tray still works without the channel
+        log.warning("local channel not available: %s", error.message)
+        server = None
+    try:
+        TrayApp(service, notifications).run()
+    finally:
+        if server is not None:
+            server.stop()
+        dialogs.stop()
+        service.shutdown()
+        lock.release()
+    return 0
