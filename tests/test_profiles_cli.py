@@ -147,3 +147,32 @@ def test_clean_removes_only_expired_sections_of_ours(world: World) -> None:
     assert result.returncode == 0 and "old" in result.stdout
     text = world.credentials.read_text()
     assert "[old]" not in text and "[new]" in text and text.startswith(original)
+
+
+def test_setup_profiles_serves_roles_to_the_aws_cli_without_secrets_in_files(
+        world: World) -> None:
+    traycreds(world.env, "keys", "add", "me", stdin=f"{world.user.key_id}\n{world.user.secret}\n")
+    before = world.config.read_text()
+    result = traycreds(world.env, "setup-profiles", "dev")
+    assert result.returncode == 0, result.stderr
+    config = world.config.read_text()
+    assert config.startswith(before)
+    assert "[profile dev-tray]\ncredential_process = " in config
+    assert "credential-process dev\n" in config and "traycreds_role = dev" in config
+    assert world.user.secret not in config
+    cli = world.aws_cli("sts", "get-caller-identity", "--profile", "dev-tray", "--region",
+                        "us-east-1", "--output", "text", "--query", "Arn")
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.strip().endswith("/writer")
+    assert traycreds(world.env, "setup-profiles", "dev").returncode == 0  # idempotent
+    assert world.config.read_text() == config
+    assert traycreds(world.env, "setup-profiles", "dev", "--remove").returncode == 0
+    assert world.config.read_text() == before
+
+
+def test_setup_profiles_never_overwrites_a_profile_of_the_users(world: World) -> None:
+    world.config.write_text(world.config.read_text() + "\n[profile dev-tray]\nregion = x\n")
+    before = world.config.read_bytes()
+    result = traycreds(world.env, "setup-profiles", "dev")
+    assert result.returncode == 8 and "--suffix" in result.stderr
+    assert world.config.read_bytes() == before

@@ -131,3 +131,44 @@ def remove_plaintext_key(source: str, *, path: Path | None = None) -> Path | Non
     keys = (credfile.KEY_ID_KEY, credfile.SECRET_KEY)
     return inifile.edit(path, lambda text: credfile.remove_keys(text, str(path), source, keys),
                         keep_backup=True)
+
+
+def tray_profile_name(role: Role, suffix: str) -> str:
+    return credfile.check_section_name(f"{role.name}{suffix}")
+
+
+def setup_tray_profile(role: Role, name: str, *, path: Path | None = None) -> str:
+    """A ``[profile NAME]`` in ~/.aws/config whose credentials come from traycreds.
+
+    The section is marked as ours like the credentials profiles, so a profile the
+    user wrote is never overwritten; a backup of the config is kept.
+    """
+    path = path or paths.aws_config_file()
+    line = f"{traycreds_command()} credential-process {role.name}"
+    values = [("credential_process", line)]
+    if role.region:
+        values.append(("region", role.region))
+    header = "default" if name == "default" else f"profile {name}"
+    inifile.edit(path, lambda text: credfile.upsert(
+        text, str(path), name, values, owner=role.name, header=header,
+        match=lambda n: profile_name(n, config_file=True) == name), keep_backup=True)
+    return line
+
+
+def remove_tray_profile(name: str, *, path: Path | None = None) -> bool:
+    path = path or paths.aws_config_file()
+    removed: list[bool] = []
+
+    def change(text: str) -> str:
+        doc = credfile.parse_checked(text, str(path))
+        section = next((s for s in doc.sections
+                        if profile_name(s.name, config_file=True) == name), None)
+        if section is None:
+            removed.append(False)
+            return text
+        new, found = credfile.remove_section(text, str(path), section.name)
+        removed.append(found)
+        return new
+
+    inifile.edit(path, change)
+    return removed[-1]

@@ -24,7 +24,7 @@ from traycreds.core import shells
 from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
 from traycreds.core.expiry import Event, ExpiryPlanner, Kind
 from traycreds.core.menu import Action
-from traycreds.core.models import Credentials, utc_now
+from traycreds.core.models import Credentials, Identity, utc_now
 from traycreds.core.state import AppState, Failure, RoleState
 
 if TYPE_CHECKING:
@@ -296,6 +296,23 @@ class AppService:
         if ours and self._clipboard is not None:
             self._clipboard[1].clear_now()
         return None
+
+    # -- callers on the local channel ---------------------------------------------------
+    def issue_for_caller(self, role: str, *, fresh: bool = False) -> Issued:
+        """Credentials for another program; the tray's state and warnings follow them."""
+        try:
+            return self._issue(role, fresh=fresh, activate=False)
+        except TraycredsError as error:
+            failure = Failure(error.title, error.message)
+            self._set_role(role, lambda s: s.failed(failure))
+            raise
+
+    def identity_for_caller(self, role: str) -> Identity:
+        self.issue_for_caller(role)
+        return self._ensure_engine().identity(role)
+
+    def source_key(self, source: str) -> Credentials:
+        return self._ensure_engine().source_credentials(source)
 
     def held(self, role: str) -> Credentials | None:
         engine = self._engine

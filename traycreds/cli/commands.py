@@ -9,11 +9,14 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
 
 from traycreds.adapters import paths
 from traycreds.context import Context, default_shell
 from traycreds.core import text
-from traycreds.core.errors import ConfigError, ExitCode, UsageError
+from traycreds.core.credfile import SectionNotOursError
+from traycreds.core.errors import ConfigError, ExitCode, NotRunningError, UsageError
 from traycreds.core.keys import check_key_pair, check_source_name
 from traycreds.core.models import Credentials
 from traycreds.core.roles import resolve_chain
@@ -51,6 +54,40 @@ def _engine(ctx: Context):  # type: ignore[no-untyped-def]
     return ctx.engine(mfa_from_terminal)
 
 
+# A request may wait for the person to type an MFA code into the tray's dialog.
+TRAY_TIMEOUT = 180.0
+
+
+def _via_tray(args: argparse.Namespace, op: str, request: dict[str, object],
+              timeout: float = TRAY_TIMEOUT) -> Any:
+    """The running tray's answer, or None when no tray runs (then the work is done here).
+
+    This path imports neither boto3 nor the keyring: a held role costs a round trip.
+    """
+    if getattr(args, "no_tray", False) or os.environ.get("TRAYCREDS_NO_TRAY") == "1":
+        return None
+    from traycreds.channel import client
+
+    try:
+        return client.request(op, request, timeout=timeout)
+    except NotRunningError:
+        return None
+
+
+def _issued(args: argparse.Namespace, ctx: Context, role: str, fresh: bool = False
+            ) -> tuple[Credentials, str | None, tuple[str, ...]]:
+    document = _via_tray(args, "credentials", {"role": role, "fresh": fresh})
+    if document is None:
+        issued = _engine(ctx).issue(role, fresh=fresh)
+        return issued.credentials, issued.region, issued.notes
+    expiration = document.get("Expiration")
+    creds = Credentials(document["AccessKeyId"], document["SecretAccessKey"],
+                        document.get("SessionToken"),
+                        datetime.fromisoformat(expiration.replace("Z", "+00:00"))
+                        if expiration else None)
+    return creds, document.get("Region"), tuple(document.get("Notes", ()))
+
+
 def _notes(notes: tuple[str, ...]) -> None:
     for note in notes:
         sys.stderr.write(f"traycreds: note: {note}\n")
@@ -60,10 +97,10 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     from traycreds.core import shells
 
     shell = shells.normalize_shell(args.shell) if args.shell else default_shell(ctx.settings)
-    issued = _engine(ctx).issue(args.role, fresh=args.fresh)
-    shells.check_shapes(issued.credentials)
-    rendered = shells.render(shell, issued.credentials, issued.region)
-    _notes(issued.notes)
+    creds, region, notes = _issued(args, ctx, args.role, args.fresh)
+    shells.check_shapes(creds)
+    rendered = shells.render(shell, creds, region)
+    _notes(notes)
     if not args.copy:
         _out(rendered)
         return 0
@@ -72,7 +109,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     get_clipboard().copy(rendered)
     after = ctx.settings.app.clipboard_clear_seconds
     schedule_clear(fingerprint(rendered), after)
-    expires = issued.credentials.expiration
+    expires = creds.expiration
     until = f"; they expire {shells.format_expiration(expires)}" if expires else ""
     clears = f", cleared in {after} s if unchanged" if after else ""
     sys.stderr.write(f"traycreds: copied {args.role} for {shells.SHELL_TITLES[shell]} to the "
@@ -84,28 +121,49 @@ def cmd_credential_process(args: argparse.Namespace, ctx: Context) -> int:
     from traycreds.core import shells
 
     if args.source:
-        creds = ctx.keys.get(check_source_name(args.source))
+        source = check_source_name(args.source)
+        document = _via_tray(args, "source-credentials", {"source": source})
+        creds = (Credentials(document["AccessKeyId"], document["SecretAccessKey"])
+                 if document else ctx.keys.get(source))
     else:
-        issued = _engine(ctx).issue(args.role)
-        _notes(issued.notes)
-        creds = issued.credentials
+        creds, _, notes = _issued(args, ctx, args.role)
+        _notes(notes)
     shells.check_shapes(creds)
     _out(shells.credential_process_json(creds))
     return 0
 
 
 def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:
-    engine = _engine(ctx)
-    identity = (engine.source_identity(check_source_name(args.source)) if args.source
-                else engine.identity(args.role))
-    _out(text.table(["ACCOUNT", "ARN", "USER ID"],
-                    [[identity.account, identity.arn, identity.user_id]]))
+    answer = None if args.source else _via_tray(args, "whoami", {"role": args.role})
+    if answer is not None:
+        row = [answer["account"], answer["arn"], answer["user_id"]]
+    else:
+        engine = _engine(ctx)
+        identity = (engine.source_identity(check_source_name(args.source)) if args.source
+                    else engine.identity(args.role))
+        row = [identity.account, identity.arn, identity.user_id]
+    _out(text.table(["ACCOUNT", "ARN", "USER ID"], [row]))
     return 0
 
 
-def _role_rows(ctx: Context) -> list[dict[str, str]]:
+def _held_states(args: argparse.Namespace) -> dict[str, Any]:
+    """What the running tray holds: status and expiration per role."""
+    answer = _via_tray(args, "state", {}, timeout=5.0)
+    return dict(answer.get("roles", {})) if answer else {}
+
+
+def _state_text(held: dict[str, Any] | None) -> str | None:
+    if not held or not held.get("expiration"):
+        return None
+    expiration = datetime.fromisoformat(held["expiration"].replace("Z", "+00:00"))
+    left = text.time_left((expiration - datetime.now(timezone.utc)).total_seconds())
+    return f"{held.get('status', 'held')}, {left}"
+
+
+def _role_rows(ctx: Context, args: argparse.Namespace) -> list[dict[str, str]]:
     catalog = ctx.catalog
     stored = ctx.keys.index()
+    tray = _held_states(args)
     rows = []
     for name in sorted(catalog.roles, key=str.lower):
         role = catalog.roles[name]
@@ -113,7 +171,8 @@ def _role_rows(ctx: Context) -> list[dict[str, str]]:
             chain = resolve_chain(catalog, name)
             hops = [hop.role.name for hop in chain.hops[:-1]]
             source = chain.source_key + "".join(f" > {hop}" for hop in hops)
-            state = "-" if chain.source_key in stored else f"key {chain.source_key!r} not stored"
+            state = _state_text(tray.get(name)) or (
+                "-" if chain.source_key in stored else f"key {chain.source_key!r} not stored")
             mfa = any(hop.role.mfa_serial for hop in chain.hops)
         except ConfigError as error:
             source, state, mfa = role.source, f"error: {error.message}", bool(role.mfa_serial)
@@ -127,7 +186,7 @@ def _role_rows(ctx: Context) -> list[dict[str, str]]:
 
 
 def cmd_roles(args: argparse.Namespace, ctx: Context) -> int:
-    rows = _role_rows(ctx)
+    rows = _role_rows(ctx, args)
     if args.json:
         _out(json.dumps(rows, indent=2) + "\n")
         return 0
@@ -228,6 +287,34 @@ def cmd_clean(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def cmd_setup_profiles(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds import profiles
+
+    names = sorted(ctx.catalog.roles) if args.all else args.roles
+    if not names:
+        raise UsageError("Name the roles to set up, or use --all.")
+    roles = [ctx.catalog.get(name) for name in names]
+    target = paths.aws_config_file()
+    for role in roles:
+        name = profiles.tray_profile_name(role, args.suffix)
+        if args.remove:
+            gone = profiles.remove_tray_profile(name)
+            _out(f"[profile {name}] {'removed' if gone else 'was not there'}.\n")
+            continue
+        try:
+            line = profiles.setup_tray_profile(role, name)
+        except SectionNotOursError:
+            raise SectionNotOursError(
+                f"{target} already has a [profile {name}] that traycreds did not write; it was "
+                "not changed. Choose another name with --suffix.") from None
+        _out(f"[profile {name}] in {target}: credential_process = {line}\n")
+    if not args.remove:
+        _out("Any AWS SDK or the AWS CLI now gets these roles' credentials from traycreds, "
+             f"e.g.: aws --profile {profiles.tray_profile_name(roles[0], args.suffix)} "
+             "sts get-caller-identity\n")
+    return 0
+
+
 def _import_key(args: argparse.Namespace, ctx: Context) -> int:
     from traycreds import profiles
 
@@ -299,6 +386,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
     "config": cmd_config,
     "write": cmd_write,
     "clean": cmd_clean,
+    "setup-profiles": cmd_setup_profiles,
     "demo": cmd_demo,
     "tray": cmd_tray,
 }

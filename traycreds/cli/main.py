@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "temporary credentials to shells, SDKs and the AWS CLI.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"traycreds {__version__}")
+    parser.add_argument("--no-tray", action="store_true",
+                        help="do the work in this process even if a tray is running "
+                             "(also TRAYCREDS_NO_TRAY=1)")
     parser.add_argument("--debug", action="store_true",
                         help="log at DEBUG to stderr and the log file (secrets are never logged)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -67,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="assume the role again even if held")
 
     sub.add_parser("clean", help="remove expired sections traycreds wrote to ~/.aws/credentials")
+
+    p = sub.add_parser("setup-profiles",
+                       help="add [profile ROLE-tray] sections to ~/.aws/config whose "
+                            "credential_process asks traycreds (no secrets in files)")
+    p.add_argument("roles", nargs="*", metavar="ROLE", help="roles to set up")
+    p.add_argument("--all", action="store_true", help="every role traycreds knows")
+    p.add_argument("--suffix", default="-tray",
+                   help="appended to the role name to name the profile (default: -tray)")
+    p.add_argument("--remove", action="store_true", help="remove those profiles instead")
 
     keys = sub.add_parser("keys", help="manage long-term access keys in the OS keyring")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
@@ -137,6 +149,11 @@ _LONG_LIVED = {"demo", "tray"}
 
 def run() -> None:
     argv = sys.argv[1:]
+    from traycreds.cli.fast import try_fast
+
+    code = try_fast(argv)
+    if code is not None:
+        sys.exit(code)
     one_shot = bool(argv) and not _LONG_LIVED.intersection(argv)
     if one_shot:
         # A one-shot command allocates a few MiB of botocore models and exits: the cyclic

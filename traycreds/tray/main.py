@@ -45,9 +45,11 @@ def run_tray() -> int:
                              "Click its icon in the notification area to pick a role.")
         return {}
 
+    from traycreds.app.serving import handlers
+
     server: ChannelServer | None = None
     try:
-        server = ChannelServer({"wake": wake})
+        server = ChannelServer({"wake": wake, **handlers(service)})
         server.start()
     except TraycredsError as error:  # the tray still works without the channel
         log.warning("local channel not available: %s", error.message)

@@ -1,0 +1,79 @@
+"""What the running tray answers on the local channel: the same service, other callers.
+
+Credentials come from the tray's engine (held ones reused, MFA asked on the
+desktop), so a ``credential_process`` call costs a socket round trip instead of
+a fresh Python with boto3, and never hangs on a terminal that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from traycreds.app.service import AppService
+from traycreds.core import shells
+from traycreds.core.errors import UsageError
+from traycreds.core.models import Credentials, utc_now
+from traycreds.core.shells import format_expiration
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+def credentials_document(creds: Credentials, region: str | None = None,
+                         notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    document: dict[str, Any] = {"AccessKeyId": creds.access_key_id,
+                                "SecretAccessKey": creds.secret_access_key}
+    if creds.session_token:
+        document["SessionToken"] = creds.session_token
+    if creds.expiration:
+        document["Expiration"] = format_expiration(creds.expiration)
+    if region:
+        document["Region"] = region
+    if notes:
+        document["Notes"] = list(notes)
+    return document
+
+
+def _text(args: dict[str, Any], key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"The request needs '{key}'.")
+    return value
+
+
+def handlers(service: AppService) -> dict[str, Handler]:
+    def credentials(args: dict[str, Any]) -> dict[str, Any]:
+        issued = service.issue_for_caller(_text(args, "role"), fresh=bool(args.get("fresh")))
+        return credentials_document(issued.credentials, issued.region, issued.notes)
+
+    def render(args: dict[str, Any]) -> dict[str, Any]:
+        """Ready-to-print lines, so the caller needs neither the formatters nor settings."""
+        shell = args.get("shell")
+        chosen = shells.normalize_shell(shell if isinstance(shell, str) and shell
+                                        else service.state.default_shell)
+        issued = service.issue_for_caller(_text(args, "role"), fresh=bool(args.get("fresh")))
+        text = (shells.credential_process_json(issued.credentials) if chosen == "json"
+                else shells.render(chosen, issued.credentials, issued.region))
+        return {"text": text, "notes": list(issued.notes)}
+
+    def source_credentials(args: dict[str, Any]) -> dict[str, Any]:
+        # The one answer that carries a long-term key: for 'credential-process --source'.
+        return credentials_document(service.source_key(_text(args, "source")))
+
+    def whoami(args: dict[str, Any]) -> dict[str, str]:
+        identity = service.identity_for_caller(_text(args, "role"))
+        return {"account": identity.account, "arn": identity.arn, "user_id": identity.user_id}
+
+    def state(args: dict[str, Any]) -> dict[str, Any]:
+        snapshot, now = service.state, utc_now()
+        return {
+            "active": snapshot.active,
+            "roles": {name: {"status": snapshot.status(name, now).value,
+                             "expiration": format_expiration(s.expiration)
+                             if s.expiration and s.held else None}
+                      for name, s in snapshot.states.items()},
+        }
+
+    return {"credentials": credentials, "render": render,
+            "source-credentials": source_credentials,
+            "whoami": whoami, "state": state}
