@@ -74,6 +74,19 @@ def handlers(service: AppService) -> dict[str, Handler]:
                       for name, s in snapshot.states.items()},
         }
 
-    return {"credentials": credentials, "render": render,
+    def forget(args: dict[str, Any]) -> dict[str, Any]:
+        role = args.get("role")
+        names = [role] if isinstance(role, str) and role else [r.name for r in
+                                                               service.state.roles]
+        for name in names:
+            service.forget(name)
+        return {"forgotten": names}
+
+    def reload(args: dict[str, Any]) -> dict[str, Any]:
+        service.reload()
+        snapshot = service.state
+        return {"roles": len(snapshot.roles), "problems": len(snapshot.broken)}
+
+    return {"credentials": credentials, "render": render, "forget": forget, "reload": reload,
             "source-credentials": source_credentials,
             "whoami": whoami, "state": state}

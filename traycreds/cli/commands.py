@@ -371,6 +371,31 @@ def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
     return demo.run(tray=not args.no_tray)
 
 
+def _tray_only(args: argparse.Namespace, op: str, request: dict[str, object]) -> Any:
+    from traycreds.channel import client
+
+    return client.request(op, request, timeout=30.0)
+
+
+def cmd_forget(args: argparse.Namespace, ctx: Context) -> int:
+    answer = _tray_only(args, "forget", {"role": args.role} if args.role else {})
+    _out(f"The tray dropped the credentials of: {', '.join(answer['forgotten']) or 'none'}.\n")
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace, ctx: Context) -> int:
+    answer = _tray_only(args, "reload", {})
+    _out(f"The tray re-read its files: {answer['roles']} roles, {answer['problems']} with "
+         "problems ('traycreds config check' lists them).\n")
+    return 0
+
+
+def cmd_quit(args: argparse.Namespace, ctx: Context) -> int:
+    _tray_only(args, "quit", {})
+    _out("The tray is quitting; it cleared its credentials and its clipboard content.\n")
+    return 0
+
+
 def cmd_tray(args: argparse.Namespace, ctx: Context) -> int:
     from traycreds.tray.main import run_tray
 
@@ -389,6 +414,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
     "setup-profiles": cmd_setup_profiles,
     "demo": cmd_demo,
     "tray": cmd_tray,
+    "forget": cmd_forget,
+    "reload": cmd_reload,
+    "quit": cmd_quit,
 }
 
 

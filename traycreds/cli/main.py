@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     csub.add_parser("check", help="report problems in ~/.aws/config and the settings")
 
     sub.add_parser("tray", help="start the tray (the default with no command)")
+    p = sub.add_parser("forget", help="make the running tray drop held credentials (and clear "
+                                      "its clipboard content if unchanged)")
+    p.add_argument("role", nargs="?", help="one role (default: all)")
+    sub.add_parser("reload", help="make the running tray re-read ~/.aws/config and settings")
+    sub.add_parser("quit", help="quit the running tray")
     p = sub.add_parser("demo", help="run traycreds against a local demo STS (no AWS account)")
     p.add_argument("--no-tray", action="store_true",
                    help="print what roles, export and whoami give instead of starting the tray")

@@ -40,22 +40,28 @@ def run_tray() -> int:
     notifications = Notifications()
     service = AppService(dialogs, notifications)
 
+    tray = TrayApp(service, notifications)
+
     def wake(args: dict[str, Any]) -> dict[str, Any]:
         notifications.notify("traycreds is running",
                              "Click its icon in the notification area to pick a role.")
+        return {}
+
+    def quit_tray(args: dict[str, Any]) -> dict[str, Any]:
+        tray.quit()
         return {}
 
     from traycreds.app.serving import handlers
 
     server: ChannelServer | None = None
     try:
-        server = ChannelServer({"wake": wake, **handlers(service)})
+        server = ChannelServer({"wake": wake, "quit": quit_tray, **handlers(service)})
         server.start()
     except TraycredsError as error:  # the tray still works without the channel
         log.warning("local channel not available: %s", error.message)
         server = None
     try:
-        TrayApp(service, notifications).run()
+        tray.run()
     finally:
         if server is not None:
             server.stop()
