@@ -1,6 +1,7 @@
-"""The local channel, with real sockets and real processes: round trips, errors rebuilt,
-refused peers (wrong key, impostor, another Unix user), stale sockets, a tray killed while
-answering, slow handlers, file modes."""
+"""The local channel, with real sockets and real processes: round trips, errors rebuilt, the
+TCv1 handshake (wrong key either way, impostors, foreign and partial frames, oversized
+frames), another Unix user, stale sockets, a tray killed while answering, slow handlers,
+file modes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pwd
 import select
 import shutil
 import signal
+import socket
 import stat
 import struct
 import subprocess
@@ -20,8 +22,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Listener
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,18 @@ import pytest
 from tests.support import REPO_ROOT
 from traycreds.channel import client
 from traycreds.channel.client import (
+    MAGIC,
+    REFUSED,
     ChannelAuthError,
+    KeyRefusedError,
     NoAnswerError,
+    SocketFrames,
     TrayStoppedError,
+    UnprovenPeerError,
+    client_handshake,
     read_key,
     request,
+    server_handshake,
 )
 from traycreds.channel.protocol import MAX_MESSAGE, ProtocolError, decode_response
 from traycreds.channel.server import AlreadyServingError, ChannelServer
@@ -113,9 +120,53 @@ def spawn_server(runtime: Path) -> Iterator[Callable[[], subprocess.Popen[str]]]
         proc.wait(10)
 
 
-def raw_client(folder: Path) -> Any:
-    """multiprocessing's own Client with the session key: the stdlib handshake interoperates."""
-    return Client(str(folder / "channel.sock"), authkey=read_key(folder))
+def soon(seconds: float = 5.0) -> float:
+    return time.monotonic() + seconds
+
+
+@contextlib.contextmanager
+def raw_client(folder: Path, key: bytes | None = None) -> Iterator[SocketFrames]:
+    """A connection that passed the handshake (with ``key``, default the session key), for
+    sending frames the real client would never send."""
+    conn = client.connect(str(folder / "channel.sock"), 2.0)
+    assert isinstance(conn, SocketFrames)
+    with conn:
+        client_handshake(conn, read_key(folder) if key is None else key, soon())
+        yield conn
+
+
+def frame(data: bytes) -> bytes:
+    """Our framing on a Unix socket: 4-byte big-endian length, then the payload."""
+    return struct.pack("!I", len(data)) + data
+
+
+@contextlib.contextmanager
+def fake_tray(folder: Path, behave: Callable[[SocketFrames], None]) -> Iterator[list[bytes]]:
+    """Something else listening at the channel's address: ``behave(conn)`` talks to the one
+    client that connects; the list collects every frame the client sends after that."""
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if not (folder / "channel.key").exists():
+        (folder / "channel.key").write_text(os.urandom(32).hex())
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(folder / "channel.sock"))
+    listener.listen(1)
+    received: list[bytes] = []
+
+    def serve() -> None:
+        sock, _ = listener.accept()
+        with SocketFrames(sock) as conn, contextlib.suppress(EOFError, OSError, TimeoutError):
+            behave(conn)
+            while True:  # everything the client sends until it hangs up
+                received.append(conn.recv(MAX_MESSAGE, soon(10)))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield received
+        thread.join(10)
+        assert not thread.is_alive(), "the client did not hang up"
+    finally:
+        listener.close()
 
 
 # --- round trips -----------------------------------------------------------------------------
@@ -131,10 +182,14 @@ def test_round_trip_in_process(server: ChannelServer) -> None:
 
 def test_round_trip_from_another_process_stays_light(server: ChannelServer,
                                                      runtime: Path) -> None:
-    code = ("import json, sys; from traycreds.channel.client import request; "
-            "print(json.dumps(request('hello'))); "
+    # Modules the request itself loads (site may have loaded pathlib before: editable installs).
+    code = ("import sys; before = set(sys.modules); "
+            "from traycreds.channel.client import request; hello = request('hello'); "
+            "import json; print(json.dumps(hello)); "
             "print(sorted(m for m in ('boto3', 'botocore', 'keyring', 'pystray', 'PIL', "
-            "'tkinter', 'platformdirs') if m in sys.modules))")
+            "'tkinter', 'platformdirs', 'multiprocessing', 'pathlib', 'socket', 'argparse', "
+            "'logging', 'typing', 'hashlib', 'hmac', 'traycreds.adapters.instance') "
+            "if m in sys.modules and m not in before))")
     env = env_for(runtime)
     del env["TRAYCREDS_RUNTIME_DIR"]  # the default lookup, as credential_process would do it
     env["XDG_RUNTIME_DIR"] = str(runtime.parent)
@@ -188,14 +243,14 @@ def test_bad_messages_get_error_answers_never_a_crash(server: ChannelServer,
     ]
     for data in bad:
         with raw_client(runtime) as conn:
-            conn.send_bytes(data)
-            answer = json.loads(conn.recv_bytes())
+            conn.send(data, soon())
+            answer = json.loads(conn.recv(MAX_MESSAGE, soon()))
         assert answer["v"] == 1 and answer["ok"] is False, data[:40]
         assert answer["error"]["code"] == ExitCode.FAILURE
     with pytest.raises(TraycredsError, match="protocol version 2") as caught, \
             raw_client(runtime) as conn:
-        conn.send_bytes(bad[0])
-        decode_response(conn.recv_bytes())
+        conn.send(bad[0], soon())
+        decode_response(conn.recv(MAX_MESSAGE, soon()))
     assert caught.value.title == "traycreds versions differ"
     assert request("hello")["pid"] == os.getpid()
 
@@ -211,8 +266,8 @@ def test_a_big_request_is_refused_before_connecting(runtime: Path) -> None:
 def test_a_big_request_is_refused_by_the_server(server: ChannelServer, runtime: Path) -> None:
     with raw_client(runtime) as conn:
         # Only the length header: the server must refuse on the header, not read 1 MiB first.
-        os.write(conn.fileno(), struct.pack("!i", MAX_MESSAGE + 1))
-        answer = json.loads(conn.recv_bytes())
+        conn.sock.sendall(struct.pack("!I", MAX_MESSAGE + 1))
+        answer = json.loads(conn.recv(MAX_MESSAGE, soon()))
     assert answer["ok"] is False and "larger than" in answer["error"]["message"]
     assert request("hello")["pid"] == os.getpid()
 
@@ -248,8 +303,8 @@ def test_each_session_gets_a_new_key(runtime: Path) -> None:
 
 def test_a_wrong_key_is_refused(server: ChannelServer, runtime: Path,
                                 caplog: pytest.LogCaptureFixture) -> None:
-    with pytest.raises(AuthenticationError):
-        Client(str(runtime / "channel.sock"), authkey=os.urandom(32))
+    with pytest.raises(KeyRefusedError), raw_client(runtime, key=os.urandom(32)):
+        pass
     key = runtime / "channel.key"
     real = key.read_text()
     key.write_text(os.urandom(32).hex())
@@ -266,45 +321,195 @@ def test_a_wrong_key_is_refused(server: ChannelServer, runtime: Path,
 
 
 def test_an_impostor_at_the_address_gets_no_request(runtime: Path) -> None:
-    """The client checks the server too: a program squatting on the address, without the
-    key, cannot make the client send it anything."""
-    runtime.mkdir(mode=0o700)
-    (runtime / "channel.key").write_text(os.urandom(32).hex())
-    received: list[bytes] = []
-    listener = Listener(str(runtime / "channel.sock"))
+    """The client checks the tray too: a program squatting on the address, without the key,
+    cannot make the client send it anything (it answers the challenge, then hangs up)."""
+    def impostor(conn: SocketFrames) -> None:
+        conn.send(MAGIC + os.urandom(32), soon())
+        proof_and_nonce = conn.recv(256, soon())  # useless without the key
+        assert len(proof_and_nonce) == 64
+        conn.send(os.urandom(32), soon())  # a "proof" it cannot make
 
-    def impostor() -> None:
-        with listener.accept() as conn:
-            conn.send_bytes(b"#CHALLENGE#" + os.urandom(20))
-            conn.recv_bytes(256)  # the client's digest: useless without the key
-            conn.send_bytes(b"#WELCOME#")  # lie
-            conn.recv_bytes(256)  # the client's challenge, which it cannot answer
-            conn.send_bytes(os.urandom(16))
-            with contextlib.suppress(EOFError, OSError):
-                while True:  # everything the client sends until it hangs up
-                    received.append(conn.recv_bytes())
+    with fake_tray(runtime, impostor) as received, \
+            pytest.raises(ChannelAuthError, match="do not share the session key"):
+        request("hello", timeout=3)
+    assert received == []  # no request
 
-    thread = threading.Thread(target=impostor)
+
+def test_an_impostor_that_says_refused_gets_no_request(runtime: Path) -> None:
+    def impostor(conn: SocketFrames) -> None:
+        conn.send(MAGIC + os.urandom(32), soon())
+        conn.recv(256, soon())
+        conn.send(REFUSED, soon())
+
+    with fake_tray(runtime, impostor) as received, \
+            pytest.raises(ChannelAuthError, match="do not share the session key"):
+        request("hello", timeout=3)
+    assert received == []
+
+
+@pytest.mark.parametrize("challenge", [
+    b"#CHALLENGE#" + b"x" * 20,  # multiprocessing's handshake: the tray before TCv1
+    b"TCv2" + b"x" * 32,  # a later version
+    b"TCv1" + b"x" * 31,  # the right magic, the wrong size
+], ids=["multiprocessing", "TCv2", "short-nonce"])
+def test_a_foreign_handshake_is_named_and_gets_no_request(runtime: Path,
+                                                          challenge: bytes) -> None:
+    with fake_tray(runtime, lambda conn: conn.send(challenge, soon())) as received, \
+            pytest.raises(ChannelAuthError, match=r"does not speak .* handshake \(TCv1\)"):
+        request("hello", timeout=3)
+    assert received == []
+
+
+def test_the_handshake_hmac_is_the_standard_one() -> None:
+    """client.hmac_sha256 (builtin SHA-256, no OpenSSL to load) against the hmac module."""
+    import hmac
+
+    for size in (0, 1, 32, 63, 64, 65, 200):
+        key = os.urandom(size)
+        for message in (b"", b"traycreds-client" + os.urandom(32), os.urandom(1000)):
+            assert client.hmac_sha256(key, message) == hmac.digest(key, message, "sha256")
+
+
+@pytest.mark.parametrize("who_is_wrong", ["client", "tray"])
+def test_the_handshake_refuses_a_wrong_key_either_way(who_is_wrong: str) -> None:
+    """Over a socket pair, both ends real: the tray refuses a client with another key (and
+    tells it so); a client refuses a tray with another key (a tray that did not check)."""
+    key, other = os.urandom(32), os.urandom(32)
+    left, right = socket.socketpair()
+    tray_end, client_end = SocketFrames(left), SocketFrames(right)
+    outcome: list[BaseException | None] = []
+
+    def tray_side() -> None:
+        try:
+            if who_is_wrong == "client":
+                server_handshake(tray_end, key, soon())
+            else:  # a tray that skips the client's proof and answers with its own key
+                nonce = os.urandom(32)
+                tray_end.send(MAGIC + nonce, soon())
+                reply = tray_end.recv(256, soon())
+                tray_end.send(client._proof(other, b"traycreds-server", reply[32:]), soon())
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=tray_side)
     thread.start()
-    try:
-        with pytest.raises(ChannelAuthError):
-            request("hello", timeout=3)
+    with tray_end, client_end:
+        expected = KeyRefusedError if who_is_wrong == "client" else UnprovenPeerError
+        with pytest.raises(expected):
+            client_handshake(client_end, other if who_is_wrong == "client" else key, soon())
         thread.join(5)
-        assert received == [b"#FAILURE#"]  # the client's verdict, and no request
-    finally:
-        listener.close()
+    [error] = outcome
+    if who_is_wrong == "client":
+        assert isinstance(error, UnprovenPeerError)  # and it sent REFUSED first
+
+
+def test_the_handshake_succeeds_with_the_same_key_and_fresh_nonces() -> None:
+    key = os.urandom(32)
+    seen: list[bytes] = []
+    for _ in range(2):
+        left, right = socket.socketpair()
+        tray_end, client_end = SocketFrames(left), SocketFrames(right)
+
+        def tray_side(conn: SocketFrames = tray_end) -> None:
+            server_handshake(conn, key, soon())
+            seen.append(conn.recv(64, soon()))
+
+        thread = threading.Thread(target=tray_side)
+        thread.start()
+        with tray_end, client_end:
+            client_handshake(client_end, key, soon())
+            client_end.send(b"request", soon())
+            thread.join(5)
+    assert seen == [b"request", b"request"]
 
 
 def test_a_client_that_never_authenticates_is_dropped(server: ChannelServer,
                                                       runtime: Path) -> None:
     with client.connect(str(runtime / "channel.sock"), 2.0) as conn:
-        assert conn.recv_bytes().startswith(b"#CHALLENGE#")
+        challenge = conn.recv(256, soon())
+        assert challenge.startswith(MAGIC) and len(challenge) == 36
         start = time.monotonic()
-        assert conn.poll(5)
         with pytest.raises(EOFError):
-            conn.recv_bytes()
+            conn.recv(256, soon())
         assert time.monotonic() - start < 3  # handshake_timeout=1.0
-        assert request("hello")["pid"] == os.getpid()
+    assert request("hello")["pid"] == os.getpid()
+
+
+def test_a_partial_frame_is_dropped_at_the_handshake_deadline(server: ChannelServer,
+                                                              runtime: Path) -> None:
+    conn = client.connect(str(runtime / "channel.sock"), 2.0)
+    assert isinstance(conn, SocketFrames)
+    with conn:
+        conn.recv(256, soon())
+        conn.sock.sendall(struct.pack("!I", 64) + b"only ten b")  # 10 of the 64 bytes
+        start = time.monotonic()
+        with pytest.raises(EOFError):
+            conn.recv(256, soon())
+        assert 0.5 < time.monotonic() - start < 3
+    assert request("hello")["pid"] == os.getpid()
+
+
+def test_an_oversized_handshake_frame_is_dropped_at_once(server: ChannelServer,
+                                                         runtime: Path) -> None:
+    conn = client.connect(str(runtime / "channel.sock"), 2.0)
+    assert isinstance(conn, SocketFrames)
+    with conn:
+        conn.recv(256, soon())
+        start = time.monotonic()
+        conn.sock.sendall(struct.pack("!I", 2**31 - 1))  # the header alone: nothing to wait for
+        with pytest.raises((EOFError, ConnectionResetError)):
+            conn.recv(256, soon())
+        assert time.monotonic() - start < 0.5
+    assert request("hello")["pid"] == os.getpid()
+
+
+def test_a_tray_that_stalls_mid_handshake_gives_no_answer_in_time(runtime: Path) -> None:
+    def stall(conn: SocketFrames) -> None:
+        conn.sock.sendall(struct.pack("!I", 36) + MAGIC)  # then nothing
+        time.sleep(3)
+
+    with fake_tray(runtime, stall) as received:
+        start = time.monotonic()
+        with pytest.raises(NoAnswerError, match=r"within 0\.5 s"):
+            request("hello", timeout=0.5)
+        assert time.monotonic() - start < 1.5
+    assert received == []
+
+
+def test_an_oversized_answer_is_refused_by_the_client(runtime: Path) -> None:
+    runtime.mkdir(mode=0o700)
+    key = os.urandom(32)
+    (runtime / "channel.key").write_text(key.hex())
+
+    def huge(conn: SocketFrames) -> None:
+        server_handshake(conn, key, soon())
+        conn.recv(MAX_MESSAGE, soon())
+        conn.sock.sendall(struct.pack("!I", MAX_MESSAGE + 1))  # and never the payload
+
+    with fake_tray(runtime, huge), pytest.raises(ProtocolError, match="too large or damaged"):
+        request("hello", timeout=5)
+
+
+def test_the_client_finds_the_folder_the_tray_uses(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    """client.runtime_folder() repeats instance.runtime_dir()'s common cases without pathlib:
+    they must agree."""
+    from traycreds.adapters.instance import runtime_dir
+
+    cases: list[dict[str, str | None]] = [
+        {"TRAYCREDS_RUNTIME_DIR": str(tmp_path / "x")},
+        {"TRAYCREDS_RUNTIME_DIR": "~/tc"},
+        {"TRAYCREDS_RUNTIME_DIR": None, "XDG_RUNTIME_DIR": str(tmp_path)},
+        {"TRAYCREDS_RUNTIME_DIR": "", "XDG_RUNTIME_DIR": "relative/dir"},
+    ]
+    for env in cases:
+        for name, value in env.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        assert Path(client.runtime_folder()) == runtime_dir(), env
 
 
 # --- another Unix user -----------------------------------------------------------------------
@@ -327,8 +532,6 @@ def other_user() -> Iterator[pwd.struct_passwd]:
 def hello_as(user: pwd.struct_passwd) -> dict[str, Any]:
     """``request("hello")`` in a forked child that became ``user``. Forked, not run: the
     interpreter lives under /root (0700), which the other user cannot execute."""
-    import hmac  # noqa: F401  (imported by the handshake: not under another thread's import lock)
-
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: no pytest machinery from here on

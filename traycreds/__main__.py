@@ -1,4 +1,4 @@
-from traycreds.cli.main import run
+from traycreds.cli.entry import run
 
 if __name__ == "__main__":
     run()

@@ -3,7 +3,8 @@
 Who may talk to it: the socket is 0600 in a 0700 folder (POSIX); on Linux the peer's uid is
 checked (SO_PEERCRED); and on every platform the peer must prove, by HMAC challenge, that it
 read ``channel.key`` (0600, a fresh 32-byte secret per tray session). The tray proves the
-same to the client, so a program squatting on the address learns nothing.
+same to the client, so a program squatting on the address learns nothing. The handshake and
+the framing are in client.py; the tray's side is the same code, one request per connection.
 
 Threads: the accept loop runs in one daemon thread and hands each connection to its own
 short-lived thread, since a handler may wait minutes (an MFA dialog). Handlers therefore run
@@ -23,16 +24,23 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import Listener
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import traycreds
 from traycreds.adapters.atomic import write_atomic
 from traycreds.adapters.instance import RUNTIME_DIR_ENV, RuntimeDirError, ensure_runtime_dir
-from traycreds.channel.client import KEY_BYTES, channel_address, connect, handshake, key_file
+from traycreds.channel.client import (
+    KEY_BYTES,
+    Frames,
+    FrameTooLargeError,
+    HandshakeError,
+    channel_address,
+    connect,
+    key_file,
+    server_handshake,
+)
 from traycreds.channel.protocol import (
     MAX_MESSAGE,
     VERSION,
@@ -43,13 +51,18 @@ from traycreds.channel.protocol import (
 )
 from traycreds.core.errors import TraycredsError
 
-if TYPE_CHECKING:
-    from multiprocessing.connection import _ConnectionBase as Conn
+if sys.platform != "win32":
+    from traycreds.channel.client import SocketFrames
+else:
+    from multiprocessing.connection import Listener
+
+    from traycreds.channel.client import PipeFrames
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Any]
 HANDSHAKE_TIMEOUT = 5.0  # seconds a client has to authenticate and send its request
+SEND_TIMEOUT = 30.0  # seconds a client has to take its answer
 _MAX_UNIX_PATH = 103  # sun_path: 104 bytes on macOS, 108 on Linux, the final NUL included
 
 
@@ -67,7 +80,7 @@ class ChannelServer:
             raise ValueError(f"built-in operations cannot be replaced: {clash}")
         self._handlers = {**handlers, **builtins}
         self._handshake_timeout = handshake_timeout
-        self._listener: Listener | None = None
+        self._listener: _Listener | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._key = b""
@@ -116,7 +129,7 @@ class ChannelServer:
             connect(self.address, 1.0).close()
         if self._thread is not None:
             self._thread.join(2.0)
-        listener.close()  # multiprocessing unlinks the socket file here
+        listener.close()
         if sys.platform != "win32":
             Path(self.address).unlink(missing_ok=True)
         try:
@@ -157,7 +170,7 @@ class ChannelServer:
     def _hello(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"version": traycreds.__version__, "pid": os.getpid(), "protocol": VERSION}
 
-    def _serve(self, listener: Listener) -> None:
+    def _serve(self, listener: _Listener) -> None:
         while not self._stopping.is_set():
             try:
                 conn = listener.accept()
@@ -173,28 +186,24 @@ class ChannelServer:
             threading.Thread(target=self._handle, args=(conn,), daemon=True,
                              name="traycreds-channel-request").start()
 
-    def _handle(self, conn: Conn) -> None:
+    def _handle(self, conn: Frames) -> None:
         with conn:
             deadline = time.monotonic() + self._handshake_timeout
             try:
                 if not _same_user(conn):
-                    raise AuthenticationError("the peer runs as another user")
-                handshake(conn, self._key, deadline, server=True)
-                if not conn.poll(max(0.0, deadline - time.monotonic())):
-                    raise TimeoutError("no request in time")
-            except (AuthenticationError, AssertionError, TimeoutError, EOFError, OSError) as error:
+                    raise HandshakeError("the peer runs as another user")
+                server_handshake(conn, self._key, deadline)
+                data = conn.recv(MAX_MESSAGE, deadline)
+            except FrameTooLargeError:  # the request's length header: nothing read after it
+                data = None
+            except (HandshakeError, TimeoutError, EOFError, OSError) as error:
                 log.debug("channel: dropped a connection: %s", error or type(error).__name__)
                 return
+            answer = self.answer(data) if data is not None else _error_answer(ProtocolError(
+                f"The request is larger than {MAX_MESSAGE} bytes."))
             try:
-                answer = self.answer(conn.recv_bytes(MAX_MESSAGE))
-            except EOFError:
-                return
-            except OSError:  # "bad message length", or the client reset the connection
-                answer = _error_answer(ProtocolError(
-                    f"The request is larger than {MAX_MESSAGE} bytes."))
-            try:
-                conn.send_bytes(answer)
-            except OSError:
+                conn.send(answer, time.monotonic() + SEND_TIMEOUT)
+            except (TimeoutError, OSError):
                 log.debug("channel: the client left before its answer")
 
 
@@ -205,12 +214,12 @@ def _error_answer(error: TraycredsError) -> bytes:
         return encode_error(TraycredsError(error.message[:1000] + "...", title=error.title))
 
 
-def _same_user(conn: Conn) -> bool:
+def _same_user(conn: Frames) -> bool:
     """Linux: the peer's uid must be ours. Elsewhere the file modes and the key do the work."""
-    if not hasattr(socket, "SO_PEERCRED"):
+    if sys.platform == "win32" or not hasattr(socket, "SO_PEERCRED"):
         return True
-    with socket.socket(fileno=os.dup(conn.fileno())) as sock:  # dup: conn owns its fd
-        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    assert isinstance(conn, SocketFrames)
+    raw = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", raw)
     return bool(uid == os.geteuid())
 
@@ -240,22 +249,63 @@ def _remove_stale(address: str) -> None:
     raise AlreadyServingError(f"Another traycreds already serves {address}.")
 
 
-def _listen_unix(address: str) -> Listener:
+class _Listener:
+    """Accepts connections as Frames: a Unix socket, or multiprocessing's pipe Listener."""
+
+    def accept(self) -> Frames:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+if sys.platform != "win32":
+
+    class _UnixListener(_Listener):
+        def __init__(self, sock: socket.socket) -> None:
+            self._sock = sock
+
+        def accept(self) -> Frames:
+            conn, _ = self._sock.accept()
+            return SocketFrames(conn)
+
+        def close(self) -> None:
+            self._sock.close()  # stop() removes the socket file
+
+
+def _listen_unix(address: str) -> _Listener:
+    if sys.platform == "win32":
+        raise NotImplementedError
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o077)  # bind() creates the file: make it private from its first moment
     try:
-        listener = Listener(address, family="AF_UNIX", backlog=64)
+        sock.bind(address)
+        sock.listen(64)
     except OSError as error:
+        sock.close()
         if error.errno == errno.EADDRINUSE:
             raise AlreadyServingError(f"Another traycreds just claimed {address}.") from None
         raise RuntimeDirError(f"Cannot listen at {address}: {error.strerror or error}.") from None
     finally:
         os.umask(old)
     os.chmod(address, 0o600)
-    return listener
+    return _UnixListener(sock)
 
 
-def _listen_pipe(address: str) -> Listener:
-    try:  # multiprocessing sets FILE_FLAG_FIRST_PIPE_INSTANCE: fails if the name is taken
-        return Listener(address, family="AF_PIPE", backlog=64)
-    except OSError:
-        raise AlreadyServingError(f"Another program already serves {address}.") from None
+if sys.platform == "win32":
+
+    class _PipeListener(_Listener):
+        def __init__(self, listener: Listener) -> None:
+            self._listener = listener
+
+        def accept(self) -> Frames:
+            return PipeFrames(self._listener.accept())
+
+        def close(self) -> None:
+            self._listener.close()
+
+    def _listen_pipe(address: str) -> _Listener:
+        try:  # multiprocessing sets FILE_FLAG_FIRST_PIPE_INSTANCE: fails if the name is taken
+            return _PipeListener(Listener(address, family="AF_PIPE", backlog=64))
+        except OSError:
+            raise AlreadyServingError(f"Another program already serves {address}.") from None

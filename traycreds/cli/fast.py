@@ -32,6 +32,11 @@ def _parse(argv: list[str]) -> tuple[str, str | None] | None:
 
 
 def try_fast(argv: list[str]) -> int | None:
+    """The exit code when the running tray answered (credentials or an error), else None.
+
+    Imports only the channel client (json, _socket, the builtin SHA-256, the errors module):
+    the console script (cli/entry.py) calls it before anything else.
+    """
     parsed = _parse(argv)
     if parsed is None or os.environ.get("TRAYCREDS_NO_TRAY") == "1":
         return None
@@ -41,13 +46,30 @@ def try_fast(argv: list[str]) -> int | None:
 
     try:
         answer = client.request("render", {"role": role, "shell": shell}, timeout=180.0)
+        text, notes = answer["text"], answer.get("notes") or ()
+        if not isinstance(text, str):
+            raise TypeError
     except NotRunningError:
         return None
     except TraycredsError as error:
-        sys.stderr.write(f"traycreds: {error.title}\n  {error.message}\n")
-        return int(error.exit_code)
-    for note in answer.get("notes", ()):
-        sys.stderr.write(f"traycreds: note: {note}\n")
-    sys.stdout.write(answer["text"])
-    sys.stdout.flush()
+        return _report(error.title, error.message, int(error.exit_code))
+    except KeyboardInterrupt:
+        return _report("Cancelled", "Interrupted.", 1)
+    except (TypeError, KeyError, AttributeError):
+        return _report("traycreds channel: bad message",
+                       "The tray's answer lacks the lines to print. After an upgrade, quit the "
+                       "tray and start it again.", 1)
+    try:
+        for note in notes:
+            sys.stderr.write(f"traycreds: note: {note}\n")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (`| head -0`): no second error at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
+
+
+def _report(title: str, message: str, code: int) -> int:
+    sys.stderr.write(f"traycreds: {title}\n  {message}\n")
+    return code
