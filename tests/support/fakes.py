@@ -346,3 +346,123 @@ class Kernel32Mutexes:
     def CloseHandle(self, handle: int) -> bool:
         self.calls.append(("CloseHandle", handle))
         return self.open.pop(handle, None) is not None
+
+
+class WinRegistry:
+    """Shaped like the stdlib ``winreg`` module (the calls traycreds.adapters.autostart's
+    RegistryApi names, same constants), on an in-memory registry, recording every call.
+
+    Modelled as Windows documents it: key and value names are case-insensitive; OpenKey of a
+    missing key and QueryValueEx/DeleteValue of a missing value raise FileNotFoundError
+    (WinError 2); a handle allows only the access it was opened with (setting a value needs
+    KEY_SET_VALUE, reading KEY_QUERY_VALUE; else PermissionError, WinError 5, as does any key
+    listed in ``denied``); CreateKeyEx creates missing keys on the way; SetValueEx with
+    REG_SZ takes only a str. Handles left open are in ``open_handles``.
+    """
+
+    HKEY_CURRENT_USER = 0x80000001
+    KEY_QUERY_VALUE = 0x0001
+    KEY_SET_VALUE = 0x0002
+    KEY_CREATE_SUB_KEY = 0x0004
+    KEY_READ = 0x20019
+    KEY_WRITE = 0x20006
+    REG_SZ = 1
+    REG_EXPAND_SZ = 2
+    REG_DWORD = 4
+
+    def __init__(self, *, denied: tuple[str, ...] = ()) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.keys: dict[str, dict[str, tuple[str, Any, int]]] = {}  # path -> name -> entry
+        self.open_handles: dict[int, tuple[str, int]] = {}  # handle -> (key path, access)
+        self.denied = {self._norm(path) for path in denied}
+        self._next_handle = 0x3A0
+
+    # -- test helpers (not recorded) ---------------------------------------------------------
+
+    @staticmethod
+    def _norm(path: str) -> str:
+        return path.strip("\\").casefold()
+
+    def seed(self, path: str, name: str | None = None, value: Any = None,
+             kind: int = REG_SZ) -> None:
+        """Create key ``path`` (under HKEY_CURRENT_USER), optionally with one value."""
+        values = self.keys.setdefault(self._norm(path), {})
+        if name is not None:
+            values[name.casefold()] = (name, value, kind)
+
+    def value(self, path: str, name: str) -> tuple[Any, int] | None:
+        entry = self.keys.get(self._norm(path), {}).get(name.casefold())
+        return None if entry is None else (entry[1], entry[2])
+
+    def names(self, path: str) -> list[str]:
+        return sorted(entry[0] for entry in self.keys.get(self._norm(path), {}).values())
+
+    # -- winreg ------------------------------------------------------------------------------
+
+    def _path(self, key: Any, sub_key: str) -> str:
+        if key == self.HKEY_CURRENT_USER:
+            base = ""
+        elif key in self.open_handles:
+            base = self.open_handles[key][0]
+        else:
+            raise OSError(6, "The handle is invalid")  # ERROR_INVALID_HANDLE
+        return self._norm(f"{base}\\{sub_key}" if base else sub_key)
+
+    def _handle(self, path: str, access: int) -> int:
+        if path in self.denied:
+            raise PermissionError(5, "Access is denied")
+        self._next_handle += 4
+        self.open_handles[self._next_handle] = (path, access)
+        return self._next_handle
+
+    def _opened(self, key: int, needs: int) -> str:
+        if key not in self.open_handles:
+            raise OSError(6, "The handle is invalid")
+        path, access = self.open_handles[key]
+        if not access & needs:
+            raise PermissionError(5, "Access is denied")
+        return path
+
+    def OpenKey(self, key: Any, sub_key: str, reserved: int = 0,
+                access: int = KEY_READ) -> int:
+        self.calls.append(("OpenKey", key, sub_key, reserved, access))
+        path = self._path(key, sub_key)
+        if path not in self.keys:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return self._handle(path, access)
+
+    def CreateKeyEx(self, key: Any, sub_key: str, reserved: int = 0,
+                    access: int = KEY_WRITE) -> int:
+        self.calls.append(("CreateKeyEx", key, sub_key, reserved, access))
+        path = self._path(key, sub_key)
+        handle = self._handle(path, access)
+        parts = path.split("\\")
+        for depth in range(1, len(parts) + 1):
+            self.keys.setdefault("\\".join(parts[:depth]), {})
+        return handle
+
+    def CloseKey(self, hkey: int) -> None:
+        self.calls.append(("CloseKey", hkey))
+        self.open_handles.pop(hkey, None)
+
+    def QueryValueEx(self, key: int, name: str) -> tuple[Any, int]:
+        self.calls.append(("QueryValueEx", key, name))
+        path = self._opened(key, self.KEY_QUERY_VALUE)
+        entry = self.keys[path].get(name.casefold())
+        if entry is None:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return entry[1], entry[2]
+
+    def SetValueEx(self, key: int, value_name: str, reserved: int, type: int,
+                   value: Any) -> None:
+        self.calls.append(("SetValueEx", key, value_name, reserved, type, value))
+        path = self._opened(key, self.KEY_SET_VALUE)
+        if type in (self.REG_SZ, self.REG_EXPAND_SZ) and not isinstance(value, str):
+            raise ValueError("Could not convert the data to the specified type.")
+        self.keys[path][value_name.casefold()] = (value_name, value, type)
+
+    def DeleteValue(self, key: int, value: str) -> None:
+        self.calls.append(("DeleteValue", key, value))
+        path = self._opened(key, self.KEY_SET_VALUE)
+        if self.keys[path].pop(value.casefold(), None) is None:
+            raise FileNotFoundError(2, "The system cannot find the file specified")

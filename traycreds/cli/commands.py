@@ -421,5 +421,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    return COMMANDS[args.command](args, Context())
+    from traycreds.cli import admin
+
+    return {**COMMANDS, **admin.COMMANDS}[args.command](args, Context())
 

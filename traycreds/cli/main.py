@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -102,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     csub.add_parser("check", help="report problems in ~/.aws/config and the settings")
 
     sub.add_parser("tray", help="start the tray (the default with no command)")
+    from traycreds.cli import admin
+
+    admin.add_parsers(sub)
     p = sub.add_parser("forget", help="make the running tray drop held credentials (and clear "
                                       "its clipboard content if unchanged)")
     p.add_argument("role", nargs="?", help="one role (default: all)")
@@ -148,24 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             title="Internal error"))
 
 
-# Commands that live on after their work (the tray, the demo) keep the collector.
-_LONG_LIVED = {"demo", "tray"}
-
-
 def run() -> None:
-    argv = sys.argv[1:]
-    from traycreds.cli.fast import try_fast
+    """The console script's entry before it moved to traycreds.cli.entry (which imports none
+    of this module when the running tray answers). Kept for callers of the old name."""
+    from traycreds.cli.entry import run as entry_run
 
-    code = try_fast(argv)
-    if code is not None:
-        sys.exit(code)
-    one_shot = bool(argv) and not _LONG_LIVED.intersection(argv)
-    if one_shot:
-        # A one-shot command allocates a few MiB of botocore models and exits: the cyclic
-        # collector's passes over them, during the run and at exit, cost about a third of a
-        # cold export (bench/README.md). Reference counting still frees what it can.
-        gc.disable()
-    code = main(argv)
-    if one_shot:
-        gc.freeze()
-    sys.exit(code)
+    entry_run()

@@ -34,6 +34,14 @@ def choose_backend() -> None:
     """
     if sys.platform.startswith("linux"):
         os.environ.setdefault("PYSTRAY_BACKEND", "gtk")
+        if os.environ["PYSTRAY_BACKEND"] == "gtk":
+            try:  # name the tray window traycreds, not __main__.py (python -m traycreds)
+                from gi.repository import GLib
+
+                GLib.set_prgname("traycreds")
+            except ImportError:
+                log.warning("PyGObject is missing: install traycreds with its 'linux' extra "
+                            "(pipx install 'traycreds[linux]') for the tray to work")
 
 
 class Notifications:

@@ -1,0 +1,121 @@
+; Inno Setup 6 script: a per-user installer for the PyInstaller bundle in dist\traycreds\.
+;
+;   iscc /DAppVersion=0.1.0 installer\traycreds.iss      (installer\build-windows.ps1 does it)
+;
+; No administrator rights: installs to %LOCALAPPDATA%\Programs\traycreds, adds a Start menu
+; entry, optionally starts traycreds at login (the same HKCU Run value `traycreds autostart on`
+; writes, see traycreds/adapters/autostart.py) and adds the folder to the user's PATH for the
+; command line and AWS credential_process. The uninstaller keeps the user's keys and settings
+; unless the user says yes to removing them (then `traycreds.exe uninstall-data --yes` runs).
+
+#ifndef AppVersion
+  #define AppVersion "0.0.0"
+#endif
+#ifndef BundleDir
+  #define BundleDir "..\dist\traycreds"
+#endif
+
+[Setup]
+AppId={{6B0F4E2C-7A53-4C1D-9E8B-3F2A1D5C7E90}
+AppName=traycreds
+AppVersion={#AppVersion}
+AppVerName=traycreds {#AppVersion}
+AppPublisher=traycreds contributors
+AppComments=Switch AWS roles from the system tray
+DefaultDirName={localappdata}\Programs\traycreds
+DisableDirPage=auto
+DefaultGroupName=traycreds
+DisableProgramGroupPage=yes
+PrivilegesRequired=lowest
+; The tray holds the per-user mutex Local\traycreds-<user> (traycreds/adapters/instance.py):
+; Setup and Uninstall ask the user to quit it first.
+AppMutex=Local\traycreds-{username}
+ChangesEnvironment=yes
+ArchitecturesAllowed=x64compatible
+ArchitecturesInstallIn64BitMode=x64compatible
+MinVersion=10.0
+OutputDir=..\dist
+OutputBaseFilename=traycreds-{#AppVersion}-setup
+SetupIconFile=..\assets\traycreds.ico
+UninstallDisplayIcon={app}\traycredsw.exe
+UninstallDisplayName=traycreds
+Compression=lzma2
+SolidCompression=yes
+WizardStyle=modern
+
+[Tasks]
+Name: "startup"; Description: "Start traycreds when I log in"; GroupDescription: "Options:"
+Name: "addtopath"; Description: "Add traycreds to my PATH (command line, AWS credential_process)"; GroupDescription: "Options:"
+
+[Files]
+Source: "{#BundleDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
+
+[Icons]
+Name: "{autoprograms}\traycreds"; Filename: "{app}\traycredsw.exe"; Parameters: "tray"; Comment: "Switch AWS roles from the system tray"
+
+[Registry]
+; The value traycreds' own "start at login" toggle writes and reads (WindowsAutostart).
+Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: string; ValueName: "traycreds"; ValueData: """{app}\traycredsw.exe"" tray"; Flags: uninsdeletevalue; Tasks: startup
+Root: HKCU; Subkey: "Environment"; ValueType: expandsz; ValueName: "Path"; ValueData: "{olddata};{app}"; Tasks: addtopath; Check: NotInPath(ExpandConstant('{app}'))
+
+[Run]
+Filename: "{app}\traycredsw.exe"; Parameters: "tray"; Description: "Start traycreds now"; Flags: nowait postinstall skipifsilent
+
+[Code]
+const
+  RunKey = 'Software\Microsoft\Windows\CurrentVersion\Run';
+  EnvironmentKey = 'Environment';
+
+function NotInPath(Dir: string): Boolean;
+var
+  Paths: string;
+begin
+  if not RegQueryStringValue(HKEY_CURRENT_USER, EnvironmentKey, 'Path', Paths) then
+    Result := True
+  else
+    Result := Pos(';' + Uppercase(Dir) + ';', ';' + Uppercase(Paths) + ';') = 0;
+end;
+
+procedure RemoveFromPath(Dir: string);
+var
+  Paths: string;
+  P: Integer;
+begin
+  if not RegQueryStringValue(HKEY_CURRENT_USER, EnvironmentKey, 'Path', Paths) then
+    exit;
+  { P is where ';' + Dir + ';' starts in ';' + Paths + ';', so Dir starts at P in Paths. }
+  P := Pos(';' + Uppercase(Dir) + ';', ';' + Uppercase(Paths) + ';');
+  if P = 0 then
+    exit;
+  if P = 1 then
+    Delete(Paths, 1, Length(Dir) + 1)
+  else
+    Delete(Paths, P - 1, Length(Dir) + 1);
+  RegWriteExpandStringValue(HKEY_CURRENT_USER, EnvironmentKey, 'Path', Paths);
+end;
+
+procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
+var
+  ResultCode: Integer;
+begin
+  if CurUninstallStep = usUninstall then
+  begin
+    { Before the files go: traycreds.exe is still there to remove the keys from the keyring.
+      A silent uninstall answers No, so it never deletes anyone's keys. }
+    if SuppressibleMsgBox('Also remove your traycreds settings and stored access keys?' + #13#10#13#10 +
+        'Yes deletes the keys traycreds stored in Windows Credential Manager, its settings and logs.' + #13#10 +
+        'No keeps them for a later installation. Your .aws files are not changed either way.',
+        mbConfirmation, MB_YESNO or MB_DEFBUTTON2, IDNO) = IDYES then
+    begin
+      if not Exec(ExpandConstant('{app}\traycreds.exe'), 'uninstall-data --yes', '', SW_HIDE,
+          ewWaitUntilTerminated, ResultCode) or (ResultCode <> 0) then
+        SuppressibleMsgBox('traycreds could not remove all of its data (exit code ' +
+          IntToStr(ResultCode) + '). What is left is in %LOCALAPPDATA%\traycreds and in ' +
+          'Windows Credential Manager (entries named traycreds).', mbError, MB_OK, IDOK);
+    end;
+    { Start at login may have been switched on from traycreds itself rather than by the task. }
+    RegDeleteValue(HKEY_CURRENT_USER, RunKey, 'traycreds');
+  end;
+  if CurUninstallStep = usPostUninstall then
+    RemoveFromPath(ExpandConstant('{app}'));
+end;

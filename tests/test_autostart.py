@@ -1,0 +1,454 @@
+"""Start at login, the Linux menu entry, and removing traycreds' data before an uninstall.
+
+Linux is tested for real: the XDG files are written, read back with a parser, launched by
+GLib's own desktop-entry launcher, and (in the desktop session) the autostart entry starts a
+tray that docks. macOS' LaunchAgent is checked with plistlib. Windows' Run key goes through
+the recording registry fake (tests/support/fakes.py), and is compared with what the Inno
+Setup script writes. Tests named *linux* need Linux; the Windows CI job leaves them out.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import plistlib
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import REPO_ROOT, AwsEnv, screenshot
+from tests.support.fakes import WinRegistry
+from traycreds.adapters import autostart
+from traycreds.adapters.autostart import (
+    RUN_KEY,
+    LinuxAutostart,
+    MacAutostart,
+    WindowsAutostart,
+    desktop_exec,
+    launch_command,
+    windows_command_line,
+)
+from traycreds.core.errors import TraycredsError
+
+KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def traycreds(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "traycreds", *args], env=env, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def parse_desktop_entry(path: Path) -> dict[str, str]:
+    parser = configparser.ConfigParser(interpolation=None, strict=True, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment, method-assign]
+    parser.read_string(path.read_text(encoding="utf-8"))
+    assert parser.sections() == ["Desktop Entry"]
+    return dict(parser["Desktop Entry"])
+
+
+# --- what starts at login -------------------------------------------------------------------
+
+
+def test_launch_command_in_a_windows_bundle_is_the_windowed_exe(tmp_path: Path) -> None:
+    (tmp_path / "traycreds.exe").write_bytes(b"")
+    (tmp_path / "traycredsw.exe").write_bytes(b"")
+    command = launch_command(platform="win32", executable=str(tmp_path / "traycreds.exe"),
+                             frozen=True)
+    assert command == [str(tmp_path / "traycredsw.exe"), "tray"]
+
+
+def test_launch_command_from_python_on_windows_is_pythonw(tmp_path: Path) -> None:
+    (tmp_path / "python.exe").write_bytes(b"")
+    (tmp_path / "pythonw.exe").write_bytes(b"")
+    command = launch_command(platform="win32", executable=str(tmp_path / "python.exe"),
+                             frozen=False)
+    assert command == [str(tmp_path / "pythonw.exe"), "-m", "traycreds", "tray"]
+
+
+def test_launch_command_on_posix_prefers_this_installation(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    python = bin_dir / "python"
+    python.write_bytes(b"")
+
+    def elsewhere(name: str) -> str:
+        return "/somewhere/else/traycreds"
+
+    # Nothing beside the interpreter: the one on PATH, else python -m traycreds.
+    assert launch_command(platform="linux", executable=str(python), frozen=False,
+                          which=elsewhere) == ["/somewhere/else/traycreds", "tray"]
+    assert launch_command(platform="linux", executable=str(python), frozen=False,
+                          which=lambda name: None) == [str(python), "-m", "traycreds", "tray"]
+    # pipx and venvs put the script beside the interpreter: that one, whatever PATH says.
+    script = bin_dir / "traycreds"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert launch_command(platform="linux", executable=str(python), frozen=False,
+                          which=elsewhere) == [str(script), "tray"]
+
+
+# --- Linux: XDG autostart -------------------------------------------------------------------
+
+
+def test_linux_desktop_exec_quotes_by_the_desktop_entry_spec() -> None:
+    assert desktop_exec(["/usr/bin/traycreds", "tray"]) == "/usr/bin/traycreds tray"
+    assert desktop_exec(["/home/a b/.local/bin/traycreds", "tray"]) == \
+        '"/home/a b/.local/bin/traycreds" tray'
+    # ", `, $ and \ escaped inside the quotes; then the string escape doubles backslashes.
+    assert desktop_exec(['/o/$x "y"/`z`/p']) == '"/o/\\\\$x \\\\"y\\\\"/\\\\`z\\\\`/p"'
+    assert desktop_exec(["/p", "100%"]) == "/p 100%%"
+    with pytest.raises(TraycredsError):
+        desktop_exec(["/p", "line\nbreak"])
+
+
+def test_linux_glib_launches_exactly_our_arguments(tmp_path: Path) -> None:
+    """GLib's desktop-entry launcher (what GNOME, Xfce, Cinnamon use to run autostart
+    entries) recovers every argument from the Exec line, whatever the path holds."""
+    import gi  # type: ignore[import-untyped, unused-ignore]
+
+    gi.require_version("Gio", "2.0")
+    from gi.repository import Gio, GLib  # type: ignore[import-untyped, unused-ignore]
+
+    # (GLib checks that the program exists before expanding %%, so no % in the folder name.)
+    folder = tmp_path / "My Apps" / "a $b \"c\" `d` 'e' (f) & g; h \\ i ~"
+    folder.mkdir(parents=True)
+    program = folder / "traycreds"
+    record = tmp_path / "argv.json"
+    program.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                       f"open({str(record)!r}, 'w').write(json.dumps(sys.argv))\n")
+    program.chmod(0o755)
+    command = [str(program), "tray", "it's", "100%", "%f", "$HOME", "two words"]
+    entry = LinuxAutostart(command, env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    entry.enable()
+
+    info = Gio.DesktopAppInfo.new_from_filename(str(entry.path))
+    assert info is not None, "GLib refused the desktop entry"
+    pids: list[int] = []
+    info.launch_uris_as_manager([], None, GLib.SpawnFlags.DO_NOT_REAP_CHILD, None, None,
+                                lambda _info, pid, _data: pids.append(pid), None)
+    assert len(pids) == 1
+    os.waitpid(pids[0], 0)
+    assert json.loads(record.read_text()) == command
+
+
+def test_linux_autostart_writes_detects_and_removes_exactly_its_file(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    (config / "autostart").mkdir(parents=True)
+    other = config / "autostart" / "other-app.desktop"
+    other.write_text("[Desktop Entry]\nType=Application\nExec=other\n")
+    before = files_under(tmp_path)
+    command = ["/opt/tray creds/bin/traycreds", "tray"]
+    entry = LinuxAutostart(command, env={"XDG_CONFIG_HOME": str(config), "HOME": "/nowhere"})
+
+    assert not entry.status().enabled
+    state = entry.enable()
+    path = config / "autostart" / "traycreds.desktop"
+    assert files_under(tmp_path) - before == {path}
+    assert state.enabled and state.current and state.where == str(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    fields = parse_desktop_entry(path)
+    assert fields["Type"] == "Application"
+    assert fields["Exec"] == '"/opt/tray creds/bin/traycreds" tray'
+    assert fields["X-GNOME-Autostart-enabled"] == "true"
+    assert fields["Icon"] == "traycreds" and fields["Terminal"] == "false"
+
+    # Another installation's entry is on, but not this one's.
+    elsewhere = LinuxAutostart(["/usr/bin/traycreds", "tray"],
+                               env={"XDG_CONFIG_HOME": str(config)}).status()
+    assert elsewhere.enabled and not elsewhere.current
+    assert "traycreds autostart on" in elsewhere.describe()
+
+    assert entry.disable() is True
+    assert files_under(tmp_path) == before and other.exists()
+    assert not entry.status().enabled
+    assert entry.disable() is False
+
+
+@pytest.mark.parametrize("line", ["Hidden=true", "X-GNOME-Autostart-enabled=false"])
+def test_linux_autostart_switched_off_by_the_desktop_reads_as_off(tmp_path: Path,
+                                                                   line: str) -> None:
+    entry = LinuxAutostart(["/usr/bin/traycreds", "tray"],
+                           env={"XDG_CONFIG_HOME": str(tmp_path)})
+    entry.enable()
+    text = entry.path.read_text().replace("X-GNOME-Autostart-enabled=true\n", "")
+    entry.path.write_text(text + line + "\n")
+    assert not entry.status().enabled
+    assert entry.enable().enabled  # on again: rewritten
+
+
+def test_linux_xdg_config_home_relative_or_unset_means_dot_config(tmp_path: Path) -> None:
+    for env in ({"HOME": str(tmp_path)}, {"HOME": str(tmp_path), "XDG_CONFIG_HOME": "rel"}):
+        assert LinuxAutostart(["/p"], env=env).path == \
+            tmp_path / ".config" / "autostart" / "traycreds.desktop"
+
+
+def test_linux_autostart_command_line(aws_env: AwsEnv) -> None:
+    path = aws_env.config_home / "autostart" / "traycreds.desktop"
+    result = traycreds(aws_env.env, "autostart", "status")
+    assert result.returncode == 0 and "off" in result.stdout
+    result = traycreds(aws_env.env, "autostart", "on")
+    assert result.returncode == 0, result.stderr
+    assert str(path) in result.stdout
+    exec_line = parse_desktop_entry(path)["Exec"]
+    program = exec_line.split(" ")[0]
+    assert os.path.isabs(program) and os.access(program, os.X_OK), exec_line
+    assert "on (" in traycreds(aws_env.env, "autostart", "status").stdout
+    result = traycreds(aws_env.env, "autostart", "off")
+    assert result.returncode == 0 and not path.exists()
+    assert "not set" in traycreds(aws_env.env, "autostart", "off").stdout
+
+
+@pytest.mark.usefixtures("desktop")
+def test_linux_next_login_starts_a_tray_that_docks(aws_env: AwsEnv, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`traycreds autostart on`, then what a session does at login: GLib launches the
+    autostart entry, and the tray's icon docks in the panel (trayer)."""
+    import gi  # type: ignore[import-untyped, unused-ignore]
+
+    gi.require_version("Gio", "2.0")
+    from gi.repository import Gio, GLib  # type: ignore[import-untyped, unused-ignore]
+
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(runtime))  # this tray alone
+    result = traycreds(dict(os.environ), "autostart", "on")
+    assert result.returncode == 0, result.stderr
+    panel = subprocess.run(["xdotool", "search", "--name", "^panel$"], capture_output=True,
+                           text=True, timeout=10, check=True).stdout.split()[0]
+
+    def docked() -> bool:
+        """traycreds' icon window (WM_CLASS traycreds) is inside the panel, at icon size."""
+        tree = subprocess.run(["xwininfo", "-tree", "-id", panel], capture_output=True,
+                              text=True, timeout=10, check=True).stdout
+        found = re.search(r'\("traycreds" "Traycreds"\)\s+(\d+)x(\d+)', tree)
+        return found is not None and min(int(found[1]), int(found[2])) >= 16
+
+    assert not docked(), "another traycreds icon is already in the panel"
+    info = Gio.DesktopAppInfo.new_from_filename(
+        str(aws_env.config_home / "autostart" / "traycreds.desktop"))
+    pids: list[int] = []
+    info.launch_uris_as_manager([], None, GLib.SpawnFlags.DO_NOT_REAP_CHILD, None, None,
+                                lambda _info, pid, _data: pids.append(pid), None)
+    try:
+        deadline = time.monotonic() + 30
+        while not docked() and time.monotonic() < deadline:
+            assert os.waitpid(pids[0], os.WNOHANG) == (0, 0), "the tray exited"
+            time.sleep(0.2)
+        assert docked(), "the tray started at login did not dock"
+        time.sleep(0.5)  # let it paint, for the people reading the screenshot
+        screenshot("autostart-login-tray")
+    finally:
+        os.kill(pids[0], signal.SIGTERM)
+        os.waitpid(pids[0], 0)
+
+
+# --- Linux: the application menu ------------------------------------------------------------
+
+
+def test_linux_desktop_entry_and_icon_are_installed_and_removed(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from traycreds.cli.admin import write_icon_png
+
+    data = tmp_path / "data"
+    env = {"XDG_DATA_HOME": str(data)}
+    paths = autostart.install_desktop_entry(write_icon_png, command=["/a b/traycreds", "tray"],
+                                            env=env)
+    assert paths.launcher == data / "applications" / "traycreds.desktop"
+    assert paths.icon == data / "icons" / "hicolor" / "256x256" / "apps" / "traycreds.png"
+    fields = parse_desktop_entry(paths.launcher)
+    assert fields["Exec"] == '"/a b/traycreds" tray' and fields["Icon"] == "traycreds"
+    assert "X-GNOME-Autostart-enabled" not in fields
+    with Image.open(paths.icon) as icon:
+        assert (icon.format, icon.size, icon.mode) == ("PNG", (256, 256), "RGBA")
+    assert set(autostart.remove_desktop_entry(env)) == {paths.launcher, paths.icon}
+    assert not paths.launcher.exists() and not paths.icon.exists()
+    assert autostart.remove_desktop_entry(env) == []
+
+
+def test_linux_install_desktop_entry_command(aws_env: AwsEnv) -> None:
+    result = traycreds(aws_env.env, "install-desktop-entry")
+    assert result.returncode == 0, result.stderr
+    launcher = aws_env.data_home / "applications" / "traycreds.desktop"
+    assert str(launcher) in result.stdout
+    assert (aws_env.data_home / "icons/hicolor/256x256/apps/traycreds.png").is_file()
+    result = traycreds(aws_env.env, "install-desktop-entry", "--remove")
+    assert result.returncode == 0 and not launcher.exists()
+
+
+# --- macOS: a LaunchAgent -------------------------------------------------------------------
+
+
+def test_mac_launch_agent_is_a_valid_plist_that_runs_at_load(tmp_path: Path) -> None:
+    command = ["/Users/a b/.local/bin/traycreds", "tray"]
+    agent = MacAutostart(command, env={"HOME": str(tmp_path)})
+    path = tmp_path / "Library" / "LaunchAgents" / "io.github.traycreds.plist"
+    assert not agent.status().enabled
+    state = agent.enable()
+    assert state.enabled and state.current and state.where == str(path)
+    raw = path.read_bytes()
+    assert raw.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist')
+    document = plistlib.loads(raw, fmt=plistlib.FMT_XML)
+    assert document["Label"] == "io.github.traycreds"
+    assert document["ProgramArguments"] == command  # one element per argument: no shell
+    assert document["RunAtLoad"] is True and document["KeepAlive"] is False
+    assert files_under(tmp_path) == {path}
+
+    document["Disabled"] = True
+    path.write_bytes(plistlib.dumps(document))
+    assert not agent.status().enabled
+    assert agent.enable().enabled
+    assert agent.disable() is True and not path.exists()
+    assert agent.disable() is False
+
+
+# --- Windows: the Run key, through the registry fake ----------------------------------------
+
+APP = r"C:\Users\Jo Smith\AppData\Local\Programs\traycreds"
+WINDOWED = [APP + r"\traycredsw.exe", "tray"]
+
+
+def test_windows_enable_sets_a_quoted_reg_sz_value() -> None:
+    registry = WinRegistry()
+    registry.seed(RUN_KEY, "OneDrive", r'"C:\OneDrive\OneDrive.exe" /background')
+    state = WindowsAutostart(registry, WINDOWED).enable()
+    line = f'"{APP}\\traycredsw.exe" tray'
+    assert registry.value(RUN_KEY, "traycreds") == (line, registry.REG_SZ)
+    assert registry.names(RUN_KEY) == ["OneDrive", "traycreds"]  # the others untouched
+    assert state.enabled and state.current and state.command == line
+    assert ("SetValueEx", registry.calls[1][1], "traycreds", 0, registry.REG_SZ, line) in \
+        registry.calls
+    assert registry.calls[0] == ("CreateKeyEx", registry.HKEY_CURRENT_USER, RUN_KEY, 0,
+                                 registry.KEY_SET_VALUE)
+    assert registry.open_handles == {}
+
+
+def test_windows_status_reads_the_value_and_compares_it() -> None:
+    registry = WinRegistry()
+    registry.seed(RUN_KEY)
+    entry = WindowsAutostart(registry, WINDOWED)
+    assert not entry.status().enabled
+    registry.seed(RUN_KEY, "TrayCreds", r'"D:\old\traycredsw.exe" tray')  # names ignore case
+    state = entry.status()
+    assert state.enabled and not state.current and state.command == r'"D:\old\traycredsw.exe" tray'
+    registry.seed(RUN_KEY, "traycreds", f'"{APP.upper()}\\TRAYCREDSW.EXE" tray')  # paths too
+    assert entry.status().current
+    assert ("OpenKey", registry.HKEY_CURRENT_USER, RUN_KEY, 0, registry.KEY_QUERY_VALUE) in \
+        registry.calls
+    assert registry.open_handles == {}
+
+
+def test_windows_disable_deletes_the_value_and_tolerates_its_absence() -> None:
+    registry = WinRegistry()
+    registry.seed(RUN_KEY, "OneDrive", "x")
+    entry = WindowsAutostart(registry, WINDOWED)
+    entry.enable()
+    assert entry.disable() is True
+    assert registry.names(RUN_KEY) == ["OneDrive"]
+    assert entry.disable() is False  # no value
+    assert WindowsAutostart(WinRegistry(), WINDOWED).disable() is False  # no Run key at all
+    assert not WindowsAutostart(WinRegistry(), WINDOWED).status().enabled
+    assert registry.open_handles == {}
+
+
+def test_windows_refused_access_is_an_error_that_says_where() -> None:
+    registry = WinRegistry(denied=(RUN_KEY,))
+    registry.seed(RUN_KEY)
+    with pytest.raises(TraycredsError) as caught:
+        WindowsAutostart(registry, WINDOWED).enable()
+    assert "CurrentVersion\\Run" in caught.value.message and "denied" in caught.value.message
+
+
+def test_windows_command_line_quotes_the_program_always() -> None:
+    assert windows_command_line([r"C:\p\traycredsw.exe", "tray"]) == r'"C:\p\traycredsw.exe" tray'
+    assert windows_command_line([r"C:\Py 3\pythonw.exe", "-m", "traycreds", "tray"]) == \
+        r'"C:\Py 3\pythonw.exe" -m traycreds tray'
+
+
+def test_windows_installer_writes_the_value_traycreds_reads() -> None:
+    """The Inno Setup task and `traycreds autostart` agree, so status sees the task's value
+    as current and `autostart off` removes it."""
+    script = (REPO_ROOT / "installer" / "traycreds.iss").read_text(encoding="utf-8")
+    entry = next(line for line in script.splitlines()
+                 if line.startswith("Root: HKCU") and 'ValueName: "traycreds"' in line)
+    params = dict(re.findall(r'(\w+): ("(?:[^"]|"")*"|[^;]+)', entry))
+    assert params["Subkey"] == f'"{RUN_KEY}"' and params["ValueType"] == "string"
+    value = params["ValueData"][1:-1].replace('""', '"').replace("{app}", APP)  # Inno quoting
+    registry = WinRegistry()
+    registry.seed(RUN_KEY, "traycreds", value)
+    assert WindowsAutostart(registry, WINDOWED).status().current
+    # and the installer's Start menu shortcut starts the same program
+    assert re.search(r'Filename: "\{app\}\\traycredsw\.exe"; Parameters: "tray"', script)
+
+
+def test_for_platform_picks_each_mechanism() -> None:
+    assert isinstance(autostart.for_platform("linux"), LinuxAutostart)
+    assert isinstance(autostart.for_platform("darwin"), MacAutostart)
+    assert isinstance(autostart.for_platform("win32"), WindowsAutostart)
+
+
+# --- uninstall-data: what the uninstaller runs when the user asks to remove everything ------
+
+
+def test_uninstall_data_keeps_a_custom_settings_folder(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    from traycreds.cli import admin
+
+    custom = tmp_path / "dotfiles" / "traycreds.toml"
+    monkeypatch.setenv("TRAYCREDS_SETTINGS", str(custom))
+    targets = admin._data_targets()
+    assert custom in targets and custom.parent not in targets
+    assert all(admin._owned_folder(p) for p in targets if p != custom)
+
+
+@pytest.mark.usefixtures("secret_service")
+def test_linux_uninstall_data_removes_keys_settings_logs_and_login_items(
+        aws_env: AwsEnv, secret_service: Any) -> None:
+    env = aws_env.env
+    for name in ("me", "work"):
+        result = traycreds(env, "keys", "add", name, "--no-verify", stdin=f"{KEY_ID}\n{SECRET}\n")
+        assert result.returncode == 0, result.stderr
+    settings = aws_env.config_home / "traycreds" / "settings.toml"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text('[app]\ndefault_shell = "fish"\n')
+    assert traycreds(env, "autostart", "on").returncode == 0
+    assert traycreds(env, "install-desktop-entry").returncode == 0
+    aws_env.aws_config.parent.mkdir(parents=True, exist_ok=True)
+    aws_env.aws_config.write_text("[profile dev]\ncredential_process = traycreds x\n")
+    aws_env.aws_credentials.write_text("[dev]\naws_access_key_id = AKIAEXAMPLE\n")
+    neighbour = aws_env.config_home / "other-app" / "keep.me"
+    neighbour.parent.mkdir()
+    neighbour.write_text("x")
+    aws_before = (aws_env.aws_config.read_bytes(), aws_env.aws_credentials.read_bytes())
+    assert (aws_env.state_home / "traycreds" / "log").is_dir()
+
+    refused = traycreds(env, "uninstall-data")  # no terminal to confirm on, no --yes
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert secret_service.get_password("traycreds", "me") is not None
+
+    result = traycreds(env, "uninstall-data", "--yes")
+    assert result.returncode == 0, result.stderr
+    for name in ("me", "work"):
+        assert secret_service.get_password("traycreds", name) is None
+    for gone in (aws_env.config_home / "traycreds", aws_env.data_home / "traycreds",
+                 aws_env.state_home / "traycreds",
+                 aws_env.config_home / "autostart" / "traycreds.desktop",
+                 aws_env.data_home / "applications" / "traycreds.desktop",
+                 aws_env.data_home / "icons/hicolor/256x256/apps/traycreds.png"):
+        assert not gone.exists(), gone
+    assert neighbour.read_text() == "x"
+    assert (aws_env.aws_config.read_bytes(), aws_env.aws_credentials.read_bytes()) == aws_before
+    assert "were not changed" in result.stdout
