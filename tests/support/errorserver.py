@@ -19,6 +19,7 @@ The server does not check signatures.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import string
 import threading
@@ -74,8 +75,8 @@ def _credentials_xml(prefix: str, duration: int, now: datetime) -> str:
     return (
         "<Credentials>"
         f"<AccessKeyId>{_random_id(prefix)}</AccessKeyId>"
-        f"<SecretAccessKey>{secrets.token_urlsafe(30)[:40]}</SecretAccessKey>"
-        f"<SessionToken>{secrets.token_urlsafe(200)}</SessionToken>"
+        f"<SecretAccessKey>{base64.b64encode(secrets.token_bytes(30)).decode()}</SecretAccessKey>"
+        f"<SessionToken>{base64.b64encode(secrets.token_bytes(150)).decode()}</SessionToken>"
         f"<Expiration>{_iso(now + timedelta(seconds=duration))}</Expiration>"
         "</Credentials>"
     )

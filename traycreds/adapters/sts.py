@@ -49,6 +49,11 @@ def _describe_skew(seconds: float) -> str:
     return f"{minutes:.0f} min {direction}" if minutes >= 1 else f"{abs(seconds):.0f} s {direction}"
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
+
+
 def translate_client_error(exc: Any, *, action: str, target: str, caller: str,
                            secrets: Iterable[str | None], now: datetime) -> errors.TraycredsError:
     """Map an STS error response to a typed error with advice; no secret survives."""
@@ -83,7 +88,7 @@ def translate_client_error(exc: Any, *, action: str, target: str, caller: str,
             "one named by mfa_serial.")
     if code == "AccessDenied":
         return errors.AccessDeniedError(
-            f"{caller} may not {action} {target}. AWS says: {aws_message} "
+            f"{caller} may not {action} {target}. AWS says: {_sentence(aws_message)} "
             "Ask an administrator to allow sts:AssumeRole for this caller in its IAM policy "
             "and in the role's trust policy (check external_id and MFA conditions too).")
     if code == "RegionDisabledException":

@@ -167,6 +167,9 @@ def icon_status(state: AppState, now: datetime) -> Status:
     """The icon's colour: working anywhere, else the active role's state."""
     if any(s.working for s in state.states.values()):
         return Status.WORKING
+    failed = [name for name, s in state.states.items() if s.error is not None]
+    if failed and (state.active is None or state.active in failed):
+        return Status.ERROR  # the last thing the user tried did not work
     if state.active is None:
         return Status.IDLE
     return state.status(state.active, now)
