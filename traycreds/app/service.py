@@ -39,6 +39,17 @@ def local_time(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%H:%M") if moment else "never"
 
 
+def _span(seconds: float) -> str:
+    """'15 min', '4 min 30 s', '40 s': a warning's time left, to the second below 10 min."""
+    whole = max(0, round(seconds))
+    minutes, rest = divmod(whole, 60)
+    if minutes == 0:
+        return f"{rest} s"
+    if rest == 0 or minutes >= 10:
+        return f"{round(whole / 60)} min"
+    return f"{minutes} min {rest} s"
+
+
 def _with_role(state: AppState, name: str,
                change: Callable[[RoleState], RoleState]) -> AppState:
     states = dict(state.states)
@@ -79,8 +90,11 @@ class AppService:
 
     def _update(self, change: Callable[[AppState], AppState]) -> None:
         with self._lock:
-            self._state = change(self._state)
-        self._notify_listeners()
+            before = self._state
+            self._state = change(before)
+            changed = self._state != before
+        if changed:  # a caller reusing held credentials must not redraw the tray each time
+            self._notify_listeners()
 
     def _notify_listeners(self) -> None:
         for listener in list(self._listeners):
@@ -96,18 +110,14 @@ class AppService:
     def start(self) -> Future[None]:
         """Read the roles and warm up the slow imports in the background."""
         self.scheduler.start()
-        return self._executor.submit(self._load_and_warm)
+        return self._executor.submit(self._load)
 
-    def _load_and_warm(self) -> None:
+    def _load(self) -> None:
+        # Only the files: boto3 and the keyring backend (about 20 MiB together) load on a
+        # worker at the first click that needs them, so an idle tray stays small.
         self.reload()
         if self._context().settings.app.clean_expired:
             self._guarded(self._clean_expired, None)
-        try:  # boto3 and the keyring backend take a few hundred ms to load: not on a click.
-            self._ensure_engine()
-            _ = self._context().keys.backend
-            import boto3  # noqa: F401
-        except TraycredsError as error:
-            self._notifier.notify(error.title, error.message)
 
     def _context(self) -> Context:
         with self._lock:
@@ -127,9 +137,11 @@ class AppService:
         with self._lock:
             self._ctx = fresh
             if self._engine is not None:
-                for name, role in catalog.roles.items():
-                    if self._engine.catalog.roles.get(name) != role:
+                old = self._engine.catalog.roles
+                for name in set(old) | set(catalog.roles):
+                    if old.get(name) != catalog.roles.get(name):
                         self._engine.forget(name)
+                        self.scheduler.forget(name)
                 self._engine.catalog = catalog
         known = set(catalog.roles)
 
@@ -205,8 +217,13 @@ class AppService:
         return self._executor.submit(self._guarded, job, role)
 
     def _issue(self, role: str, *, fresh: bool = False, activate: bool = True) -> Issued:
-        issued = self._ensure_engine().issue(role, fresh=fresh)
-        shells.check_shapes(issued.credentials)
+        engine = self._ensure_engine()
+        issued = engine.issue(role, fresh=fresh)
+        try:
+            shells.check_shapes(issued.credentials)
+        except TraycredsError:
+            engine.forget(role)  # never keep holding what we refuse to pass on
+            raise
         self._set_role(role, lambda s: s.succeeded(issued.credentials.expiration))
         if activate:
             self._update(lambda s: replace(s, active=role))
@@ -294,7 +311,11 @@ class AppService:
         self._set_role(role, RoleState.forgotten)
         self.scheduler.forget(role)
         if ours and self._clipboard is not None:
-            self._clipboard[1].clear_now()
+            self._clipboard_role = None
+            try:
+                self._clipboard[1].clear_now()
+            except TraycredsError as error:
+                self._notifier.notify(error.title, error.message)
         return None
 
     # -- callers on the local channel ---------------------------------------------------
@@ -333,7 +354,8 @@ class AppService:
 
     def _advice(self, name: str, display: str) -> str:
         mfa = not self.may_refresh_silently(name) and self._needs_mfa(name)
-        ask = " (it asks for an MFA code)" if mfa else ""
+        # An MFA session still held (8 h) spares the code; "may" is the honest word.
+        ask = " (it may ask for an MFA code)" if mfa else ""
         return (f"Click {display} > Refresh now{ask}, then paste the new lines; shells that "
                 "already pasted keep the old ones.")
 
@@ -348,8 +370,13 @@ class AppService:
 
     def _warn(self, name: str, display: str, minutes: float) -> None:
         held = self.state.states.get(name)
-        when = local_time(held.expiration if held else None)
-        left = f"{minutes:g} min" if minutes >= 1 else f"{minutes * 60:.0f} s"
+        expiration = held.expiration if held else None
+        # The time really left: after a suspend the threshold's own number would be wrong.
+        seconds = minutes * 60
+        if expiration is not None:
+            seconds = min(seconds, (expiration - self._clock()).total_seconds())
+        left = _span(seconds)
+        when = local_time(expiration)
         extra = ""
         if name in self._written and self.may_refresh_silently(name):
             extra = f" traycreds refreshes [{self._written[name]}] by itself."
@@ -359,11 +386,14 @@ class AppService:
     def _expired(self, name: str, display: str) -> None:
         self._notify_listeners()
         message = f"Its credentials stopped working. {self._advice(name, display)}"
-        if name in self._written and self._context().settings.app.clean_expired:
-            from traycreds import profiles
-
-            self._guarded(lambda: profiles.remove_profile(self._written.pop(name)), None)
-            message += " Its credentials profile was removed."
+        if self._context().settings.app.clean_expired:
+            # Only sections whose own expiry has passed: another traycreds (the command line)
+            # may have written fresh credentials into ours meanwhile.
+            cleaned = self._guarded(self._clean_expired, None) or []
+            section = self._written.get(name)
+            if section in cleaned:
+                del self._written[name]
+                message += f" Its credentials profile [{section}] was removed."
         self._notifier.notify(f"{display} has expired", message)
 
     def _auto_refresh(self, name: str) -> None:
@@ -379,15 +409,23 @@ class AppService:
             log.warning("automatic refresh of %s failed: %s", name, error.title)
             self._set_role(name, lambda s: replace(s, working=False))
             if self.scheduler.refresh_failed(name):
-                self._notifier.notify(f"Could not refresh {name}",
-                                      f"{error.title}: {error.message}")
+                role = self.state.role(name)
+                display = role.display_name if role else name
+                held = self.state.states.get(name)
+                where = f"[{self._written[name]}] keeps" if name in self._written else "It keeps"
+                self._notifier.notify(
+                    f"Could not refresh {display}",
+                    f"{error.title}: {error.message} {where} the current credentials until "
+                    f"{local_time(held.expiration if held else None)}; traycreds tries again. "
+                    f"{self._advice(name, display)}")
 
-    def _clean_expired(self) -> None:
+    def _clean_expired(self) -> list[str]:
         from traycreds import profiles
 
         cleaned = profiles.clean_expired(self._clock())
         if cleaned:
             log.info("removed expired profiles: %s", ", ".join(cleaned))
+        return cleaned
 
     # -- app-level jobs ---------------------------------------------------------------
     def _add_key(self) -> None:

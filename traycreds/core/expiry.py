@@ -42,6 +42,16 @@ class Tracked:
     auto_refresh: bool
     failures: int = 0
     retry_at: datetime | None = None
+    warned_failure: bool = False  # a failed refresh was worth a warning once already
+
+    @property
+    def refresh_at(self) -> datetime:
+        """The advisory window, but never in the first half of a session's life: a session
+        shorter than the window (900 s) would otherwise be refreshed again at once, forever."""
+        if self.retry_at is not None:
+            return self.retry_at
+        halfway = self.issued + (self.expiration - self.issued) / 2
+        return max(self.expiration - ADVISORY, halfway)
 
 
 @dataclass
@@ -52,7 +62,15 @@ class ExpiryPlanner:
 
     def track(self, role: str, expiration: datetime, now: datetime, *,
               auto_refresh: bool) -> None:
-        """New credentials for ``role``: plan afresh, skipping thresholds already behind us."""
+        """New credentials for ``role``: plan afresh, skipping thresholds already behind us.
+
+        The same credentials tracked again (written to a profile after a copy, say) keep
+        their plan: a refresh already tried and backed off from is not forgotten.
+        """
+        current = self.tracked.get(role)
+        if current is not None and current.expiration == expiration:
+            current.auto_refresh = auto_refresh
+            return
         self.tracked[role] = Tracked(expiration, now, auto_refresh)
         for event in self._events(role):
             if event.kind is Kind.WARN and event.at <= now:
@@ -62,14 +80,18 @@ class ExpiryPlanner:
         self.tracked.pop(role, None)
 
     def refresh_failed(self, role: str, now: datetime) -> bool:
-        """Back off; returns whether the failure is now worth a warning (mandatory window)."""
+        """Back off; returns whether the failure is now worth a warning: the first one inside
+        the mandatory window (once per set of credentials, not once per retry)."""
         item = self.tracked.get(role)
         if item is None:
             return False
         delay = _BACKOFF[min(item.failures, len(_BACKOFF) - 1)]
         item.failures += 1
         item.retry_at = now + delay
-        return item.expiration - now <= MANDATORY
+        if item.expiration - now > MANDATORY or item.warned_failure:
+            return False
+        item.warned_failure = True
+        return True
 
     def _events(self, role: str) -> list[Event]:
         item = self.tracked[role]
@@ -77,8 +99,7 @@ class ExpiryPlanner:
                   for m in self.thresholds if m > 0]
         events.append(Event(item.expiration, role, Kind.EXPIRED))
         if item.auto_refresh:
-            at = item.retry_at or (item.expiration - ADVISORY)
-            events.append(Event(max(at, item.issued), role, Kind.REFRESH, item.failures))
+            events.append(Event(item.refresh_at, role, Kind.REFRESH, item.failures))
         return events
 
     def due(self, now: datetime) -> list[Event]:
@@ -101,9 +122,11 @@ class ExpiryPlanner:
         times = [e.at for role, item in self.tracked.items() for e in self._events(role)
                  if e.at > now and e.key(item.expiration) not in self.fired]
         if countdown:
-            for item in self.tracked.values():
-                left = (item.expiration - now).total_seconds()
-                if left > 0:
-                    # The label shows whole minutes left: redraw when that number changes.
-                    times.append(now + timedelta(seconds=(left % 60) or 60))
+            # Labels show whole minutes left. One redraw a minute in all, when the number of
+            # the role expiring soonest changes (other roles' labels may lag by under a
+            # minute), not one per role: ten roles must not mean ten wake-ups a minute.
+            left = [(item.expiration - now).total_seconds() for item in self.tracked.values()]
+            soonest = min((s for s in left if s > 0), default=None)
+            if soonest is not None:
+                times.append(now + timedelta(seconds=(soonest % 60) or 60))
         return min(times, default=None)

@@ -1,8 +1,9 @@
 """The tray: pystray renders the menu the core computes and sends clicks to the service.
 
-Start-up shows the icon first ("Loading roles..."); reading the files, boto3 and
-the keyring load on a worker thread. Every click returns at once: STS calls,
-keyring reads and file writes run on the service's workers.
+Start-up shows the icon first ("Loading roles..."); the files are read on a worker
+thread, and boto3 and the keyring load there at the first click that needs them. Every
+click returns at once: STS calls, keyring reads and file writes run on the service's
+workers.
 """
 
 from __future__ import annotations

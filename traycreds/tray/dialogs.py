@@ -21,6 +21,7 @@ import queue
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 POLL_MS = 50
+# With no window open for this long the UI thread ends (Tk and its 50 ms poll with it), so
+# an idle tray does not wake 20 times a second; the next question starts a fresh one.
+IDLE_EXIT_S = 10.0
 MFA_TITLE = "traycreds: MFA code"
 NEW_KEY_TITLE = "traycreds: Add access key"
 SETTINGS_TITLE = "traycreds: Settings"
@@ -111,6 +115,7 @@ class _Session:
         self.closed = False  # set, under TkDialogs._lock, once the thread takes no more requests
         self.ready = threading.Event()
         self.thread: threading.Thread | None = None
+        self.idle_since: float | None = None  # monotonic time the last window closed
 
 
 class _Ui:
@@ -255,7 +260,32 @@ class TkDialogs:
             except Exception as exc:
                 log.exception("dialog failed")
                 _settle(request.future, exception=exc)
+        if self._idle_long_enough(session, ui):
+            ui.root.quit()
+            return
         ui.root.after(POLL_MS, self._poll, session, ui)
+
+    def _idle_long_enough(self, session: _Session, ui: _Ui) -> bool:
+        """True once no window has been open for IDLE_EXIT_S; the session then takes no
+        more requests (decided under the lock, so none can slip into a dying queue)."""
+        about_open = ui.about is not None and bool(ui.about.winfo_exists())
+        if ui.open or about_open:
+            session.idle_since = None
+            return False
+        now = time.monotonic()
+        if session.idle_since is None:
+            session.idle_since = now
+            return False
+        if now - session.idle_since < IDLE_EXIT_S:
+            return False
+        with self._lock:
+            if not session.requests.empty():
+                return False
+            session.closed = True
+            if self._session is session:
+                self._session = None
+        log.debug("dialogs idle for %.0f s: ending the UI thread", IDLE_EXIT_S)
+        return True
 
     # -- the Dialogs port ----------------------------------------------------------------------
     def ask_mfa(self, request: MfaRequest) -> str:
