@@ -198,18 +198,20 @@ def read_desktop_entry(path: Path) -> dict[str, str] | None:
     return dict(parser.items("Desktop Entry"))
 
 
-class LinuxAutostart:
-    """``$XDG_CONFIG_HOME/autostart/traycreds.desktop`` (XDG Autostart spec): every XDG
-    desktop (GNOME, KDE, Xfce, Cinnamon, MATE, LXQt) starts it at the next login."""
+class _FileAutostart:
+    """Start at login as one file the session reads (XDG autostart entry, LaunchAgent)."""
 
-    def __init__(self, command: Sequence[str] | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        self.command = list(command) if command is not None else launch_command()
-        self.path = xdg_config_home(env) / "autostart" / DESKTOP_FILE
+    path: Path
+
+    def content(self) -> bytes:
+        raise NotImplementedError
+
+    def status(self) -> AutostartState:
+        raise NotImplementedError
 
     def enable(self) -> AutostartState:
         try:
-            write_atomic(self.path, _desktop_entry(self.command, autostart=True), mode=0o644)
+            write_atomic(self.path, self.content(), mode=0o644)
         except OSError as exc:
             raise FileError(f"Cannot write {self.path} ({exc.strerror or exc}).",
                             title="Start at login not set") from None
@@ -224,6 +226,19 @@ class LinuxAutostart:
             raise FileError(f"Cannot remove {self.path} ({exc.strerror or exc}).",
                             title="Start at login not changed") from None
         return True
+
+
+class LinuxAutostart(_FileAutostart):
+    """``$XDG_CONFIG_HOME/autostart/traycreds.desktop`` (XDG Autostart spec): every XDG
+    desktop (GNOME, KDE, Xfce, Cinnamon, MATE, LXQt) starts it at the next login."""
+
+    def __init__(self, command: Sequence[str] | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.command = list(command) if command is not None else launch_command()
+        self.path = xdg_config_home(env) / "autostart" / DESKTOP_FILE
+
+    def content(self) -> bytes:
+        return _desktop_entry(self.command, autostart=True).encode("utf-8")
 
     def status(self) -> AutostartState:
         entry = read_desktop_entry(self.path)
@@ -311,7 +326,7 @@ def _refresh_caches(paths: DesktopEntryPaths) -> None:
 # --- macOS: a LaunchAgent --------------------------------------------------------------------
 
 
-class MacAutostart:
+class MacAutostart(_FileAutostart):
     """``~/Library/LaunchAgents/io.github.traycreds.plist``: launchd loads every agent in
     that folder at login and RunAtLoad starts it then (launchd.plist(5))."""
 
@@ -332,24 +347,8 @@ class MacAutostart:
             "LimitLoadToSessionType": "Aqua",  # the GUI login, not ssh sessions
         }
 
-    def enable(self) -> AutostartState:
-        try:
-            write_atomic(self.path, plistlib.dumps(self.agent(), fmt=plistlib.FMT_XML),
-                         mode=0o644)
-        except OSError as exc:
-            raise FileError(f"Cannot write {self.path} ({exc.strerror or exc}).",
-                            title="Start at login not set") from None
-        return self.status()
-
-    def disable(self) -> bool:
-        try:
-            self.path.unlink()
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            raise FileError(f"Cannot remove {self.path} ({exc.strerror or exc}).",
-                            title="Start at login not changed") from None
-        return True
+    def content(self) -> bytes:
+        return plistlib.dumps(self.agent(), fmt=plistlib.FMT_XML)
 
     def status(self) -> AutostartState:
         try:

@@ -15,8 +15,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from traycreds import __version__
 from traycreds.adapters import paths
+from traycreds.app.jobs import AppJobs
 from traycreds.app.ports import Dialogs, Notifier
 from traycreds.app.scheduler import Scheduler
 from traycreds.context import Context, default_shell
@@ -76,6 +76,7 @@ class AppService:
         self._clipboard_role: str | None = None
         self._written: dict[str, str] = {}  # role -> credentials-file section we wrote
         self._closed = False
+        self.jobs = AppJobs(dialogs, notifier, self._ensure_engine, self._context, self.reload)
         self.scheduler = Scheduler(ExpiryPlanner(), clock, self._on_expiry,
                                    self._notify_listeners)
 
@@ -170,12 +171,12 @@ class AppService:
             "whoami": lambda: self.whoami(action.role or ""),
             "refresh": lambda: self.refresh(action.role or ""),
             "forget": lambda: self.forget(action.role or ""),
-            "add-key": lambda: self._background(self._add_key),
-            "settings": lambda: self._background(self._edit_settings),
+            "add-key": lambda: self._background(self.jobs.add_key),
+            "settings": lambda: self._background(self.jobs.edit_settings),
             "reload": lambda: self._background(self.reload),
-            "open-settings": lambda: self._background(self._open_settings),
-            "open-logs": lambda: self._background(self._open_logs),
-            "about": lambda: self._dialogs.show_about(self.about_text()),
+            "open-settings": lambda: self._background(self.jobs.open_settings),
+            "open-logs": lambda: self._background(self.jobs.open_logs),
+            "about": lambda: self._dialogs.show_about(self.jobs.about_text()),
         }
         handler = handlers.get(action.kind)
         if handler is None:
@@ -426,56 +427,6 @@ class AppService:
         if cleaned:
             log.info("removed expired profiles: %s", ", ".join(cleaned))
         return cleaned
-
-    # -- app-level jobs ---------------------------------------------------------------
-    def _add_key(self) -> None:
-        problem, source = None, ""
-        while True:
-            new = self._dialogs.ask_new_key(problem, source)
-            if new is None:
-                return
-            creds = Credentials(new.key_id, new.secret)
-            try:
-                identity = self._ensure_engine().source_identity(new.source, creds)
-            except TraycredsError as error:
-                problem, source = f"{error.title}: {error.message}", new.source
-                continue
-            self._context().keys.put(new.source, creds)
-            self._notifier.notify(f"Key {new.source!r} stored",
-                                  f"{new.key_id} is {identity.arn}. It lives in the keyring.")
-            return
-
-    def _edit_settings(self) -> None:
-        from traycreds.adapters.settingsfile import save_app_settings
-        from traycreds.cli.commands import SETTINGS_TEMPLATE
-
-        edited = self._dialogs.ask_settings(self._context().settings.app)
-        if edited is None:
-            return
-        save_app_settings(paths.settings_file(), edited, SETTINGS_TEMPLATE)
-        self.reload()
-
-    def _open_settings(self) -> None:
-        from traycreds.adapters.atomic import write_atomic
-        from traycreds.adapters.desktop import open_path
-        from traycreds.cli.commands import SETTINGS_TEMPLATE
-
-        path = paths.settings_file()
-        if not path.exists():
-            write_atomic(path, SETTINGS_TEMPLATE)
-        open_path(path)
-
-    def _open_logs(self) -> None:
-        from traycreds.adapters.desktop import open_path
-
-        folder = paths.log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        open_path(folder)
-
-    def about_text(self) -> str:
-        return (f"traycreds {__version__}\nAWS roles from the system tray.\n\n"
-                f"Settings: {paths.settings_file()}\nAWS config: {paths.aws_config_file()}\n"
-                f"Logs: {paths.log_dir()}")
 
     # -- shutdown -----------------------------------------------------------------------
     def shutdown(self) -> None:

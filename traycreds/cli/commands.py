@@ -20,27 +20,7 @@ from traycreds.core.errors import ConfigError, ExitCode, NotRunningError, UsageE
 from traycreds.core.keys import check_key_pair, check_source_name
 from traycreds.core.models import Credentials
 from traycreds.core.roles import resolve_chain
-
-SETTINGS_TEMPLATE = '''# traycreds settings. Roles come from ~/.aws/config (profiles with role_arn);
-# this file adds presentation to them, or defines roles of its own.
-
-[app]
-# default_shell = "bash"          # cmd, powershell, bash, zsh, fish, dotenv, json
-# warn_before_minutes = [15, 5]
-# clipboard_clear_seconds = 45    # 0 = never clear
-
-# [roles.prod-admin]              # presentation for a role in ~/.aws/config
-# label = "Production admin"
-# group = "Production"
-# colour = "#c62828"
-# favourite = true
-
-# [roles.sandbox]                 # a role that exists only here
-# role_arn = "arn:aws:iam::123456789012:role/Sandbox"
-# source_profile = "me"           # the key stored with: traycreds keys add me
-# mfa_serial = "arn:aws:iam::123456789012:mfa/me"
-# region = "eu-west-1"
-'''
+from traycreds.core.settings import SETTINGS_TEMPLATE
 
 
 def _out(value: str) -> None:

@@ -50,6 +50,28 @@ PRESENTATION_KEYS = ("label", "group", "colour", "order", "favourite", "profile"
 _ALIASES = {"color": "colour", "favorite": "favourite"}
 SHELL_NAMES = ("cmd", "powershell", "bash", "zsh", "fish", "dotenv", "json")
 
+# What 'config edit' and 'Open settings file' create when there is no settings file yet.
+SETTINGS_TEMPLATE = '''# traycreds settings. Roles come from ~/.aws/config (profiles with role_arn);
+# this file adds presentation to them, or defines roles of its own.
+
+[app]
+# default_shell = "bash"          # cmd, powershell, bash, zsh, fish, dotenv, json
+# warn_before_minutes = [15, 5]
+# clipboard_clear_seconds = 45    # 0 = never clear
+
+# [roles.prod-admin]              # presentation for a role in ~/.aws/config
+# label = "Production admin"
+# group = "Production"
+# colour = "#c62828"
+# favourite = true
+
+# [roles.sandbox]                 # a role that exists only here
+# role_arn = "arn:aws:iam::123456789012:role/Sandbox"
+# source_profile = "me"           # the key stored with: traycreds keys add me
+# mfa_serial = "arn:aws:iam::123456789012:mfa/me"
+# region = "eu-west-1"
+'''
+
 
 @dataclass(frozen=True)
 class AppSettings:
