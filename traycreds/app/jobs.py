@@ -45,12 +45,23 @@ class AppJobs:
             return
 
     def edit_settings(self) -> None:
+        from dataclasses import replace
+
+        from traycreds.adapters.autostart import for_platform
         from traycreds.adapters.settingsfile import save_app_settings
 
-        edited = self._dialogs.ask_settings(self._context().settings.app)
+        autostart = for_platform()
+        current = replace(self._context().settings.app,
+                          start_at_login=autostart.status().enabled)
+        edited = self._dialogs.ask_settings(current)
         if edited is None:
             return
         save_app_settings(paths.settings_file(), edited, SETTINGS_TEMPLATE)
+        if edited.start_at_login != current.start_at_login:
+            if edited.start_at_login:
+                autostart.enable()
+            else:
+                autostart.disable()
         self._reload()
 
     def open_settings(self) -> None:

@@ -80,6 +80,9 @@ class AppSettings:
     clipboard_clear_seconds: int = 45
     auto_refresh: bool = True
     clean_expired: bool = False
+    # Not in the file: the OS decides (autostart entry, Run key, LaunchAgent). Settings...
+    # shows and changes it alongside the rest.
+    start_at_login: bool = False
 
 
 @dataclass(frozen=True)

@@ -627,8 +627,11 @@ def _settings_dialog(ui: _Ui, future: Future[Any], current: AppSettings) -> None
     clean = ttk.Checkbutton(body, text="Remove expired profiles from ~/.aws/credentials")
     clean.state(["!alternate", "selected" if current.clean_expired else "!selected"])
     clean.grid(row=5, column=0, columnspan=2, sticky="w", pady=2)
+    login = ttk.Checkbutton(body, text="Start traycreds when I log in")
+    login.state(["!alternate", "selected" if current.start_at_login else "!selected"])
+    login.grid(row=6, column=0, columnspan=2, sticky="w", pady=2)
 
-    error = _error_label(body, 6, wrap=400)
+    error = _error_label(body, 7, wrap=400)
 
     def submit() -> None:
         try:
@@ -654,9 +657,10 @@ def _settings_dialog(ui: _Ui, future: Future[Any], current: AppSettings) -> None
             clipboard_clear_seconds=clear_seconds,
             auto_refresh=auto.instate(["selected"]),
             clean_expired=clean.instate(["selected"]),
+            start_at_login=login.instate(["selected"]),
         ))
 
-    _buttons(body, 7, "Save", submit, cancel)
+    _buttons(body, 8, "Save", submit, cancel)
     window.bind("<Return>", _on_return(submit))
     window.bind("<KP_Enter>", _on_return(submit))
     _present(window, shell)
