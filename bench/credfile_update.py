@@ -45,12 +45,13 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+import common
 
-from traycreds import profiles  # noqa: E402
-from traycreds.core import credfile, ini  # noqa: E402
-from traycreds.core.models import Credentials, Role  # noqa: E402
+sys.path.insert(0, str(common.REPO))
+
+from traycreds import profiles
+from traycreds.core import credfile, ini
+from traycreds.core.models import Credentials, Role
 
 TARGET_MS = 30.0
 SECTIONS = 1000
@@ -106,11 +107,6 @@ def span(doc: ini.Document, name: str) -> tuple[int, int]:
     return offsets[section.start], offsets[end]
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--writes", type=int, default=200)
@@ -162,7 +158,7 @@ def main() -> int:
 
     def line(label: str, samples: list[float]) -> str:
         return (f"{label:<40} median {statistics.median(samples):6.1f} ms   "
-                f"p90 {percentile(samples, 0.9):6.1f} ms   max {max(samples):6.1f} ms")
+                f"p90 {common.p90(samples):6.1f} ms   max {max(samples):6.1f} ms")
 
     print(f"{args.writes} writes of one random section of ours:")
     print(line("(a) credfile.upsert on the text", pure_ms))

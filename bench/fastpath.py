@@ -20,44 +20,27 @@ runtime install and the private desktop session the tray needs).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import contextlib
 import json
 import os
-import platform
 import re
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import export_cold as cold  # the cold bench: moto, the AWS home, measuring, tables
-from export_cold import ROLE_ARN, ROLE_NAME, Sample, fmt_ms, p90, table
+import common
+from common import ROLE_NAME, Sample, Tool, die, fail_detail, fmt_ms, say
 
 TARGET_WALL_S = 0.080
 TARGET_RSS_MIB = 25.0
 TARGET_VS_AWSUME = 10.0
-REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0  # the tray imports GTK/Xlib, PIL and Tk before it serves
 
 KEY_ID = re.compile(r"AWS_ACCESS_KEY_ID='?([A-Z0-9]{16,128})")
 ARN = re.compile(r'"Arn":\s*"([^"]+)"')
-
-
-def die(message: str) -> None:
-    sys.stderr.write(f"fastpath: FAIL: {message}\n")
-    sys.exit(1)
-
-
-def say(message: str) -> None:
-    sys.stderr.write(f"fastpath: {message}\n")
-    sys.stderr.flush()
 
 
 # Spawns one command and reports its wall time, peak RSS and exit code. It runs in a small
@@ -82,7 +65,7 @@ sys.stdout.write(f"{wall!r} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)
 
 
 def measure(argv: Sequence[str], env: dict[str, str], workdir: Path) -> Sample:
-    """export_cold.measure's figures (perf_counter around posix_spawn + wait4; ru_maxrss in
+    """common.measure's figures (perf_counter around posix_spawn + wait4; ru_maxrss in
     KiB, the largest of the command and the descendants it reaped), taken in LAUNCHER."""
     out, err = workdir / "run.out", workdir / "run.err"
     done = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, str(out), str(err),
@@ -92,23 +75,8 @@ def measure(argv: Sequence[str], env: dict[str, str], workdir: Path) -> Sample:
         wall, rss, status = done.stdout.split()
     except ValueError:
         die(f"the launcher failed ({done.returncode}): {done.stderr[-2000:]}")
-        raise AssertionError from None
     return Sample(float(wall), int(rss), int(status), out.read_text(errors="replace"),
                   err.read_text(errors="replace"))
-
-
-@dataclass
-class Tool:
-    name: str
-    argv: list[str]
-    check: Callable[[Sample], str | None]  # None when the run did what it should, else why not
-    before: Callable[[], None] = lambda: None
-    samples: list[Sample] = field(default_factory=list)
-
-
-def fail_detail(tool: str, sample: Sample, why: str) -> None:
-    die(f"{tool}: {why} (exit {sample.status})\n--- stdout ---\n{sample.stdout[-2000:]}"
-        f"\n--- stderr ---\n{sample.stderr[-2000:]}")
 
 
 # Runs in a fresh process of the runtime install's interpreter, doing what the console script
@@ -119,27 +87,18 @@ import time
 T0 = time.perf_counter()
 import sys
 phases = {}
-t = time.perf_counter()
-import re  # the first line of pip's console script
-phases["script_re"] = time.perf_counter() - t
-t = time.perf_counter()
-from traycreds.cli import entry
-phases["entry"] = time.perf_counter() - t
-t = time.perf_counter()
-from traycreds.cli.fast import try_fast
-phases["fast"] = time.perf_counter() - t
-t = time.perf_counter()
+# In the console script's order, each timed alone (what the rows above it imported is cached).
+for key, name in (("script_re", "re"),  # the first line of pip's console script
+                  ("entry", "traycreds.cli.entry"), ("fast", "traycreds.cli.fast"),
+                  ("json", "json"), ("errors", "traycreds.core.errors"),
+                  ("protocol", "traycreds.channel.protocol"),
+                  ("client", "traycreds.channel.client")):
+    t = time.perf_counter()
+    __import__(name)
+    phases[key] = time.perf_counter() - t
 import json
-phases["json"] = time.perf_counter() - t
-t = time.perf_counter()
-import traycreds.core.errors
-phases["errors"] = time.perf_counter() - t
-t = time.perf_counter()
-import traycreds.channel.protocol
-phases["protocol"] = time.perf_counter() - t
-t = time.perf_counter()
-from traycreds.channel import client
-phases["client"] = time.perf_counter() - t
+entry, client = sys.modules["traycreds.cli.entry"], sys.modules["traycreds.channel.client"]
+try_fast = sys.modules["traycreds.cli.fast"].try_fast
 _request = client.request
 def request(*args, **kwargs):
     start = time.perf_counter()
@@ -160,7 +119,7 @@ print(json.dumps({"status": status, "phases": phases, "printed": "AWS_SESSION_TO
 entry._exit_now(status)  # as run() does after the fast path
 '''
 
-BREAKDOWN: list[tuple[str, Callable[[dict[str, float], float, float], float]]] = [
+BREAKDOWN: list[tuple[str, common.Phase]] = [
     ("interpreter start + exit (`python -c pass`)", lambda p, wall, bare: bare),
     ("`import re` in pip's console script", lambda p, wall, bare: p["script_re"]),
     ("import traycreds.cli.entry, traycreds.cli.fast", lambda p, wall, bare:
@@ -185,7 +144,7 @@ def start_tray(traycreds: Path, env: dict[str, str], root: Path) -> subprocess.P
     tray_env = {**env, **{k: v for k, v in os.environ.items() if k == "PYSTRAY_BACKEND"}}
     tray = subprocess.Popen([str(traycreds), "tray"], env=tray_env, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    python = cold.interpreter_of(traycreds)
+    python = common.interpreter_of(traycreds)
     hello = "from traycreds.channel.client import request; print(request('hello')['pid'])"
     deadline = time.monotonic() + START_TIMEOUT
     while True:
@@ -204,84 +163,63 @@ def start_tray(traycreds: Path, env: dict[str, str], root: Path) -> subprocess.P
 
 
 def stop_tray(tray: subprocess.Popen[bytes], traycreds: Path, env: dict[str, str]) -> None:
+    """`traycreds quit`; a tray still running 10 s later is terminated, then killed."""
     if tray.poll() is None:
         subprocess.run([str(traycreds), "quit"], env=env, capture_output=True, timeout=30,
                        check=False)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             tray.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(tray.pid, signal.SIGKILL)
-            tray.wait()
+    common.stop_group(tray)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=20, help="timed runs per tool (default 20)")
     parser.add_argument("--traycreds", type=Path, required=True,
                         help="the runtime (non-editable) install's traycreds: starts the tray "
                              "and is the command the targets apply to")
     parser.add_argument("--editable", type=Path,
                         help="another traycreds to time beside it (e.g. .venv/bin/traycreds)")
-    parser.add_argument("--bench-bin", type=Path, default=Path(sys.executable).parent,
-                        help="bin folder holding awsume, awsumepy and aws (default: this "
-                             "Python's, i.e. the bench venv)")
-    parser.add_argument("--json", type=Path, help="also write every sample to this file")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    args = common.parse_cli_bench_args(parser, argv, runs=20)
 
     traycreds = args.traycreds.absolute()
     editable = args.editable.absolute() if args.editable else None
     for exe in (traycreds, editable):
         if exe is not None and not os.access(exe, os.X_OK):
             die(f"{exe} is not executable")
-    tc_python = cold.interpreter_of(traycreds)
-    bench_bin = args.bench_bin.absolute()
-    awsume, aws = bench_bin / "awsume", bench_bin / "aws"
-    for exe in (awsume, bench_bin / "awsumepy", aws):
-        if not exe.exists():
-            die(f"{exe} is missing: run bench/fastpath.sh (it installs awsume and awscli)")
-    bash = shutil.which("bash") or "/bin/bash"
+    tc_python = common.interpreter_of(traycreds)
+    peers = common.Peers.find(args.bench_bin, "bench/fastpath.sh")
     for name in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "XDG_RUNTIME_DIR"):
         if name not in os.environ:
             die(f"{name} is not set: the tray needs a desktop session. Run bench/fastpath.sh.")
 
     load_before = os.getloadavg()
-    root = Path(tempfile.mkdtemp(prefix="traycreds-fastpath-"))
-    server = tray = None
-    try:
-        say(f"starting moto in {root}")
-        server, url = cold.start_moto(root)
-        key_id, secret = cold.create_identity(url)
-        home = cold.make_home(root, key_id, secret)
+    with common.local_sts("traycreds-fastpath-", args.keep) as (root, url), \
+            contextlib.ExitStack() as cleanup:  # exits first: the tray stops before moto
+        key_id, secret = common.create_identity(url)
+        home = common.make_home(root, key_id, secret)
         aws_dir = home / ".aws"
         with (aws_dir / "config").open("a") as config:
-            config.write(f"\n[profile via-tray]\nregion = {cold.REGION}\n"
+            config.write(f"\n[profile via-tray]\nregion = {common.REGION}\n"
                          f"credential_process = {traycreds} credential-process bench\n"
-                         f"\n[profile plainkeys]\nregion = {cold.REGION}\n")
+                         f"\n[profile plainkeys]\nregion = {common.REGION}\n")
         with (aws_dir / "credentials").open("a") as credentials:
             credentials.write(f"\n[plainkeys]\naws_access_key_id = {key_id}\n"
                               f"aws_secret_access_key = {secret}\n")
-        env = cold.tool_env(home, url, bench_bin)
+        env = common.tool_env(home, url, peers.aws.parent)
         for name in ("DISPLAY", "XAUTHORITY"):
             if name in os.environ:
                 env[name] = os.environ[name]
 
-        added = subprocess.run([str(traycreds), "keys", "add", "benchkey", "--no-verify"],
-                               input=f"{key_id}\n{secret}\n", env=env, capture_output=True,
-                               text=True, timeout=60, check=False)
-        if added.returncode != 0:
-            die(f"traycreds keys add failed ({added.returncode}):\n{added.stdout}{added.stderr}")
+        common.add_key(traycreds, key_id, secret, env)
 
         say("starting the tray")
         tray = start_tray(traycreds, env, root)
+        cleanup.callback(stop_tray, tray, traycreds, env)
         export = [str(traycreds), "export", "bench", "--shell", "bash"]
         first = measure(export, env, root)
         held = KEY_ID.search(first.stdout)
         if first.status != 0 or held is None or "AWS_SESSION_TOKEN" not in first.stdout:
             fail_detail("traycreds export (first, through the tray)", first, "no credentials")
-        assert held is not None
         held_id = held.group(1)
         say(f"the tray holds the role: {held_id}, issued in {fmt_ms(first.wall_s)} ms")
 
@@ -303,30 +241,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return None
             return check
 
-        seen: set[str] = {held_id}
-
-        def fresh_credentials(name: str) -> Callable[[Sample], str | None]:
-            def check(sample: Sample) -> str | None:
-                cold.check_credentials(name, sample, key_id, seen)  # exits if not
-                return None
-            return check
-
-        awsume_cache = home / ".awsume" / "cache"
+        fresh = common.fresh_credentials(key_id, seen={held_id})
+        aws = str(peers.aws)
         tools = [
             Tool("traycreds export (tray; runtime install)", export, from_tray),
             Tool("aws sts get-caller-identity (credential_process: traycreds via tray)",
-                 [str(aws), "--profile", "via-tray", "sts", "get-caller-identity"],
+                 [aws, "--profile", "via-tray", "sts", "get-caller-identity"],
                  identity(f"assumed-role/{ROLE_NAME}/")),
             Tool("aws sts get-caller-identity (plain keys in ~/.aws/credentials)",
-                 [str(aws), "--profile", "plainkeys", "sts", "get-caller-identity"],
+                 [aws, "--profile", "plainkeys", "sts", "get-caller-identity"],
                  identity("user/bench-user")),
-            Tool("awsume -s", [bash, "--norc", "--noprofile", "-c", 'source "$1" "${@:2}"',
-                               "awsume", str(awsume), "bench", "-s"],
-                 fresh_credentials("awsume -s"),
-                 lambda: shutil.rmtree(awsume_cache, ignore_errors=True)),
-            Tool("aws sts assume-role", [str(aws), "sts", "assume-role", "--role-arn", ROLE_ARN,
-                                         "--role-session-name", "bench", "--profile",
-                                         "benchkey"], fresh_credentials("aws sts assume-role")),
+            peers.awsume_tool(home, fresh),
+            peers.assume_role_tool(fresh),
             Tool("python -c pass (runtime install's interpreter)",
                  [str(tc_python), "-c", "pass"], lambda s: None if s.status == 0 else "failed"),
         ]
@@ -352,23 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         probe = Tool("breakdown probe", [str(tc_python), str(root / "probe.py"), "bench"],
                      probe_check)
-        rotation = [*tools, probe]
-        say("warm-up round (not timed)")
-        for tool in rotation:
-            tool.before()
-            sample = measure(tool.argv, env, root)
-            if why := tool.check(sample):
-                fail_detail(tool.name, sample, why)
-
-        say(f"{args.runs} timed rounds, round-robin, starting command rotated each round")
-        for round_no in range(args.runs):
-            for i in range(len(rotation)):
-                tool = rotation[(round_no + i) % len(rotation)]
-                tool.before()
-                sample = measure(tool.argv, env, root)
-                if why := tool.check(sample):
-                    fail_detail(tool.name, sample, why)
-                tool.samples.append(sample)
+        common.run_rounds([*tools, probe], args.runs, lambda argv: measure(argv, env, root))
         bare = [s.wall_s for s in tools[-1].samples]  # python -c pass
         probes = [(s.wall_s, json.loads(s.stdout)) for s in probe.samples]
         importtime = subprocess.run([str(tc_python), "-X", "importtime", str(traycreds),
@@ -379,67 +289,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         imported = [name for name in imported if name != "imported package"]  # the header
 
         versions = {
-            "traycreds": cold.version_line([str(traycreds), "--version"], env)
-            + f" at {traycreds} (" + cold.version_line([str(tc_python), "-V"], env) + ")",
-            "editable": (cold.version_line([str(editable), "--version"], env) + f" at {editable}"
-                         if editable else "not timed"),
-            "awsume": "awsume " + cold.version_line([str(bench_bin / "awsumepy"), "--version"],
-                                                    env),
-            "aws": cold.version_line([str(aws), "--version"], env),
-            "moto": "moto " + cold.dist_versions(Path(sys.executable), env,
-                                                 ["moto"]).split()[-1],
+            "traycreds": common.version_line([str(traycreds), "--version"], env)
+            + f" at {traycreds} (" + common.version_line([str(tc_python), "-V"], env) + ")",
+            "editable": (common.version_line([str(editable), "--version"], env)
+                         + f" at {editable}" if editable else "not timed"),
+            **peers.versions(env),
         }
-    finally:
-        if tray is not None:
-            stop_tray(tray, traycreds, env)
-        if server is not None:
-            cold.stop(server)
-        if args.keep:
-            say(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
     # --- report ------------------------------------------------------------------------------
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"# traycreds fast-path benchmark (a running tray), "
-          f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
-    print()
-    print(f"machine: {cpus} CPUs (nproc), {cold.cpu_model()}, {platform.system()} "
-          f"{platform.release()}, {platform.python_implementation()} "
-          f"{platform.python_version()} (bench driver)")
-    load_after = os.getloadavg()
-    print("load average (1/5/15 min): " + " / ".join(f"{x:.2f}" for x in load_before)
-          + " before, " + " / ".join(f"{x:.2f}" for x in load_after) + " after")
-    for name, line in versions.items():
-        print(f"- {name}: {line}")
+    print(common.report_head("traycreds fast-path benchmark (a running tray)", load_before,
+                             versions))
     print(f"\nSame local STS (moto on loopback, authenticated calls); one running tray holding "
           f"the role; {args.runs} runs each, interleaved, each a fresh process. traycreds runs "
           "printed the tray's held credentials (same key id every time); awsume and "
           "assume-role runs each called STS (distinct key ids).\n")
+    print(common.comparison_table("command", [(t.name, t.samples) for t in tools]))
+    base_wall = statistics.median(s.wall_s for s in tools[0].samples)
+    base_rss = statistics.median(s.rss_kib for s in tools[0].samples)
 
-    base = tools[0]
-    base_wall = statistics.median(s.wall_s for s in base.samples)
-    base_rss = statistics.median(s.rss_kib for s in base.samples)
-    rows = []
-    for tool in tools:
-        walls = [s.wall_s for s in tool.samples]
-        rss = statistics.median(s.rss_kib for s in tool.samples)
-        rows.append([tool.name, fmt_ms(statistics.median(walls)), fmt_ms(p90(walls)),
-                     fmt_ms(min(walls)), f"{rss / 1024:.1f}",
-                     f"{statistics.median(walls) / base_wall:.2f}x", f"{rss / base_rss:.2f}x"])
-    print(table(["command", "median wall ms", "p90 wall ms", "min wall ms",
-                 "median peak RSS MiB", "wall vs traycreds", "RSS vs traycreds"], rows))
-
-    bare_median = statistics.median(bare)
-    probe_wall = statistics.median(wall for wall, _ in probes)
     print(f"\n## Where the fast path's time goes (runtime install; medians of {args.runs} "
           "fresh processes)\n")
-    rows = []
-    for label, pick in BREAKDOWN:
-        value = statistics.median(pick(p, wall, bare_median) for wall, p in probes)
-        rows.append([label, f"{value * 1000:.1f}", f"{100 * value / probe_wall:.0f}%"])
-    rows.append(["total: probe process wall", f"{probe_wall * 1000:.1f}", "100%"])
-    print(table(["phase", "median ms", "share"], rows))
+    breakdown, probe_wall = common.breakdown_table(BREAKDOWN, probes, statistics.median(bare),
+                                                   decimals=1)
+    print(breakdown)
     print(f"\n(the probe does what pip's console script does, `import re` then "
           f"`traycreds.cli.entry.run()`, with timers, in the same rounds as the commands; its "
           f"wall, {fmt_ms(probe_wall)} ms, compares with {fmt_ms(base_wall)} ms for the real "
@@ -470,15 +342,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for ok, line in verdicts:
         print(f"{'PASS' if ok else 'MISS'}: {line}")
 
-    if args.json:
-        args.json.write_text(json.dumps({
-            "tools": {t.name: [{"wall_s": s.wall_s, "rss_kib": s.rss_kib} for s in t.samples]
-                      for t in tools},
-            "python_pass_s": bare,
-            "probes": [{"wall_s": wall, "phases": p} for wall, p in probes],
-            "imported": imported, "versions": versions,
-            "verdicts": [{"pass": ok, "line": line} for ok, line in verdicts],
-        }, indent=2))
+    common.write_json(args.json, {
+        "tools": common.samples_json(tools),
+        "python_pass_s": bare,
+        "probes": [{"wall_s": wall, "phases": p} for wall, p in probes],
+        "imported": imported, "versions": versions,
+        "verdicts": [{"pass": ok, "line": line} for ok, line in verdicts],
+    })
     return 0
 
 

@@ -3,108 +3,114 @@
 Run it with ``bash bench/idle_wakeups.sh [--seconds 300]`` (a private desktop session:
 Xvfb, D-Bus, gnome-keyring, dunst, trayer; see scripts/desktop-session.sh).
 
-RESULTS of ``bash bench/idle_wakeups.sh --seconds 300`` (2026-11-28 02:13 UTC; 2 CPUs, Linux
-6.18, CPython 3.11.7; load average 0.00 / 0.51 / 2.05; sampled every 10 s). The printed tables
-also have a "why it wakes" column, left out here for width: see WHY below.
+RESULTS of ``bash bench/idle_wakeups.sh --seconds 120`` (2026-11-28 02:39 UTC; 2 CPUs, Linux
+6.18, CPython 3.11.7, Tcl/Tk 8.6.13; load average 0.29 before, 0.00 after; sampled every
+10 s, phase C1 every 1 s; phase C is 60 s from About's closing: C1 lasts until the UI thread
+ends, and C2 is the rest). The printed tables also have a "why it wakes" column. It is left
+out here for width; see WHY below. Threads that never woke are left out too. The whole
+report is in bench/README.md, "Idle wake-ups".
 
-    A. idle, nothing held, nothing clicked: 300 s, 30 samples
+    A. idle, nothing held, nothing clicked: 120 s, 12 samples
     | thread (comm)   |     TID | CPU ms | ticks | wakes | wakes/min | involuntary |
     |-----------------|--------:|-------:|------:|------:|----------:|------------:|
-    | main            |   16322 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | channel         |   16327 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | gmain [C]       |   16337 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | gdbus [C]       |   16338 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | scheduler       |   16339 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | work_0          |   16341 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | **process**     |         |    0.0 |     0 |     0 |      0.00 |           0 |
-    scheduler passes (its own counter): 0 in 5.0 min; intervals with any wake-up: 0 of 30
-    verdict: scheduler PASS (0 wake-ups); CPU PASS (0.0 ms in 300 s = 0.0000 % of one CPU)
+    | (all 6 threads) |         |    0.0 |     0 |     0 |      0.00 |           0 |
+    verdict: scheduler PASS (0 wake-ups); CPU PASS (0.0 ms in 120 s = 0.0000 % of one CPU)
 
-    B. one role held (copied through the menu), countdown shown: 300 s, 30 samples
-    | thread (comm)   |     TID | CPU ms | ticks | wakes | wakes/min | involuntary |
-    |-----------------|--------:|-------:|------:|------:|----------:|------------:|
-    | main            |   16322 |   16.7 |     1 |    25 |      5.00 |          15 |
-    | scheduler       |   16339 |    3.8 |     0 |     5 |      1.00 |           4 |
-    | channel         |   16327 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | gmain [C]       |   16337 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | gdbus [C]       |   16338 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | work_0          |   16341 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | **process**     |         |   20.5 |     1 |    30 |      6.00 |          19 |
-    wakes per 10 s (process/scheduler): 0/0 0/0 0/0 0/0 4/1 0/0 0/0 0/0 0/0 0/0 6/1 0/0
-        0/0 0/0 0/0 0/0 6/1 0/0 0/0 0/0 0/0 0/0 7/1 0/0 0/0 0/0 0/0 0/0 7/1 0/0
-    scheduler passes (its own counter): 5 in 5.0 min (1.00/min); intervals with any
-        wake-up: 5 of 30 (one a minute: every thread's wakes fall in the scheduler's interval)
-    verdict: scheduler PASS (5 wake-ups, at most 6 allowed); CPU PASS (20.5 ms in 300 s =
-        0.0068 % of one CPU, limit 0.1 %)
+    B. one role held (copied through the menu), countdown shown: 120 s, 12 samples
+    | main            |   10129 |    8.1 |     1 |     7 |      3.50 |           8 |
+    | scheduler       |   10140 |    1.7 |     0 |     2 |      1.00 |           0 |
+    | **process**     |         |    9.9 |     1 |     9 |      4.50 |           8 |
+    wakes per 10 s (process/scheduler): 0/0 0/0 0/0 0/0 3/1 0/0 0/0 0/0 0/0 0/0 6/1 0/0
+    verdict: scheduler PASS (2 passes in 2 min, at most 3 allowed); CPU PASS (9.9 ms in
+        120 s = 0.0082 % of one CPU, limit 0.1 %)
 
-    C. after About was opened and closed (one role still held): 60 s, 6 samples
-    | thread (comm)   |     TID | CPU ms | ticks | wakes | wakes/min | involuntary |
-    |-----------------|--------:|-------:|------:|------:|----------:|------------:|
-    | dialogs [C]     |   22093 |   43.1 |     3 |  4357 |   4356.91 |           1 |
-    | dialogs         |   22092 |  267.8 |    28 |  1192 |   1191.98 |        4168 |
-    | main            |   16322 |    2.7 |     0 |     5 |      5.00 |           2 |
-    | scheduler       |   16339 |    0.4 |     0 |     1 |      1.00 |           0 |
-    | channel         |   16327 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | gmain [C]       |   16337 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | gdbus [C]       |   16338 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | work_0          |   16341 |    0.0 |     0 |     0 |      0.00 |           0 |
-    | **process**     |         |  314.0 |    31 |  5555 |   5554.89 |        4171 |
-    wakes per 10 s (process/scheduler): 934/0 913/0 921/0 921/0 941/1 925/0
-    verdict: scheduler PASS (1 wake-up); CPU MISS (314.0 ms in 60 s = 0.5234 % of one CPU)
+    C1. About opened and closed, until the dialogs' UI thread ends: 11 s, 11 samples
+    | dialogs [C]     |   10323 |    7.3 |     0 |   732 |   3986.27 |           0 |
+    | dialogs         |   10322 |   81.1 |     9 |   199 |   1083.70 |         707 |
+    | **process**     |         |   88.5 |     9 |   931 |   5069.97 |         707 |
+    wakes per 1 s (process/scheduler): 96/0 98/0 92/0 92/0 87/0 94/0 88/0 98/0 92/0 94/0 0/0
+    the UI thread (TID 10322) ended within 11.0 s of About closing (due after 10 s)
+    verdict: scheduler PASS (0); CPU MISS (88.5 ms in 11 s = 0.80 % of one CPU)
+
+    C2. after the dialogs' UI thread ended (one role still held): 49 s, 5 samples
+    | main            |   10129 |    2.9 |     0 |     3 |      3.68 |           6 |
+    | scheduler       |   10140 |    0.5 |     0 |     1 |      1.23 |           0 |
+    | dialogs [C]     |   10323 |    0.0 |     0 |     0 |      0.00 |           0 |
+    | **process**     |         |    3.4 |     0 |     4 |      4.90 |           6 |
+    wakes per 10 s (process/scheduler): 0/0 0/0 0/0 4/1 0/0
+    Tcl's notifier thread (TID 10323) outlives the UI thread; in this phase it woke 0 times.
+    verdict: scheduler PASS (1 pass); CPU PASS (3.4 ms in 49 s = 0.0070 % of one CPU)
     [C]: not a Python thread (started by GLib or Tcl; named by it or after its creator).
+
+Before (2026-11-28 02:13 UTC, ``--seconds 300``, when the UI thread polled for the rest of the
+tray's life), phase C was the 60 s starting 3 s after About closed. In them the process woke
+5,555 times (~92/s, 4,357 of them Tcl's notifier thread) and used 314 ms of CPU (0.52 % of
+one CPU). The same 60 s now (C1 + C2, from About's closing): 935 wake-ups and 92 ms, of which
+931 and 88.5 ms fell in the 11 s before the UI thread ended. After that the tray is back to
+phase B's pattern: one pass of the scheduler a minute.
 
 What the numbers say:
 
-- Idle with nothing held (A), no thread of the tray woke at all in five minutes: no polling
-  anywhere; GTK's main loop, GLib's gmain/gdbus threads, the channel's accept thread, the
+- Idle with nothing held (A), no thread of the tray woke at all. There is no polling
+  anywhere: GTK's main loop, GLib's gmain/gdbus threads, the channel's accept thread, the
   service's worker and the scheduler all sleep until something happens.
-- With a role held (B) the scheduler woke once a minute (its own counter: 5 passes in 5 min),
-  for the countdown in the menu and tooltip. Each pass hands the redraw (icon, title, menu)
-  to GTK's main loop through idle_add, hence main's ~5 wakes per pass; all of them fall in
-  the scheduler's 10 s interval, so the process as a whole wakes once a minute, for about
-  4 ms of CPU each time (0.007 % of one CPU).
-- The dialogs' UI thread is started lazily, on the first dialog, so A and B do not have it.
-  Once any dialog (About, MFA, Add key, Settings) has been opened, it stays, polling its
-  queue with ``after(50)`` for the rest of the tray's life (C): ~1,190 wakes a minute, plus
-  ~4,360 of Tcl's notifier thread that each poll drives: ~92 wake-ups a second and 0.5 % of
-  a CPU while no window is open. That is traycreds/tray/dialogs.py (POLL_MS = 50), outside
-  this benchmark's fix; the cure is to wake Tk only when a request is queued (e.g.
-  ``event_generate`` of a virtual event from the worker thread, which threaded Tcl allows,
-  or a pipe with ``createfilehandler``), or to end the UI thread when its last window closes.
+- With a role held (B), the scheduler woke once a minute (its own counter: 2 passes in
+  2 min) for the countdown in the menu and tooltip. Each pass hands the redraw (icon, title,
+  menu) to GTK's main loop through idle_add, hence main's few wakes per pass (7 for the 2
+  passes). All of them fall in the scheduler's 10 s interval, so the process as a whole
+  wakes once a minute, for about 5 ms of CPU each time (0.008 % of one CPU).
+- The dialogs' UI thread starts lazily, on the first dialog (About, MFA, Add key,
+  Settings), so A and B do not have it. While it runs (C1), it still polls its queue with
+  ``after(50)``: ~18 wakes a second, plus ~66 a second of Tcl's notifier thread, which each
+  poll drives. That is ~85 wake-ups a second, and 0.8 % of a CPU over those 11 s.
+  traycreds/tray/dialogs.py now ends the thread ``IDLE_EXIT_S`` (10 s) after its last window
+  closed. Here it was gone within 11 s (1 s sampling).
+- **Tcl's notifier thread outlives the UI thread, and sleeps.** Tk's teardown in the UI
+  thread does not stop it: in C2 it still exists (the "dialogs [C]" row, TID 10323). But it
+  woke 0 times in 49 s and used 0.0 ms of CPU. The only wake-ups left in C2 are the
+  scheduler's minute (1 pass, 4 wake-ups in all), as in B. So the leftover thread costs a
+  stack mapping, not wake-ups. (Not measured here: what a second dialog does with it.)
 
 What it does:
 
 1. Starts a local STS (moto's server, IAM auth enforced: tests/support/stsserver.py), an IAM
-   user with one access key and a role it may assume; writes ``~/.aws/config`` with that role
+   user with one access key and a role it may assume. Writes ``~/.aws/config`` with that role
    (``[profile idle-bench]``, reaching moto through ``endpoint_url``) and stores the key in
    the keyring with ``traycreds keys add`` (the real command, checked against the STS).
 2. Starts the real tray, ``python -m traycreds tray``, through a small launcher that changes
-   nothing in its behaviour: each Python thread gets its name as its Linux thread name
-   (``prctl(PR_SET_NAME)`` once, as the thread starts: "scheduler", "work_0", "channel"...; the
-   main thread, which runs GTK's main loop, is "main"), and SIGUSR1 makes it write the
-   scheduler's own ``wakeups`` counter and what it tracks to a file (read only at the phase
-   boundaries, outside the measured windows). Waits until its icon is docked in trayer.
-3. Measures, sampling ``/proc/PID/task/*/{stat,status,schedstat,comm}`` every ``--interval``
-   seconds (default 10):
+   nothing in its behaviour. Each Python thread gets its name as its Linux thread name
+   (``prctl(PR_SET_NAME)`` once, as the thread starts: "scheduler", "work_0", "channel"...;
+   the main thread, which runs GTK's main loop, is "main"). SIGUSR1 makes the tray write its
+   Python threads, the scheduler's own ``wakeups`` counter and what it tracks to a file. The
+   bench reads that file only at the phase boundaries, outside the measured windows. Then it
+   waits until the icon is docked in trayer (common.Panel, python-xlib).
+3. Measures by sampling ``/proc/PID/task/*/{stat,status,schedstat,comm}`` every
+   ``--interval`` seconds (default 10):
 
    A. idle: nothing held, nothing clicked (``--seconds``, default 300).
-   B. one role held: the role is copied the way a person does it, with xdotool (right-click
-      the icon in trayer's panel, Down to the role, Right, Down Down, Return on "Copy for
-      bash/zsh"; checked on the clipboard), so its countdown shows in the menu and tooltip.
-      Measured for ``--seconds`` once the clipboard clear (``clipboard_clear_seconds = 5`` in
-      the bench's settings) has happened.
-   C. after a dialog (``--dialog-seconds``, default 60; 0 skips): About opened from the menu
-      and closed again, to show what the dialogs' UI thread does once it exists.
+   B. one role held: the role is copied the way a person does it, with xdotool
+      (right-click the icon in trayer's panel, Down to the role, Right, Down Down, Return on
+      "Copy for bash/zsh"; checked on the clipboard), so its countdown shows in the menu and
+      tooltip. Measured for ``--seconds`` once the clipboard clear
+      (``clipboard_clear_seconds = 5`` in the bench's settings) has happened.
+   C. after a dialog (``--dialog-seconds``, default 60, at least 40; 0 skips): About is
+      opened from the menu and closed again. C1 then samples every second until the
+      dialogs' UI thread (its TID from the SIGUSR1 dump) has left /proc, which should
+      happen ``IDLE_EXIT_S`` after the window closed. C2 measures the rest of
+      ``--dialog-seconds`` with the UI thread gone, and says whether Tcl's notifier thread
+      is still there and how often it woke.
 
 4. Quits the tray over its local channel and prints one table per phase.
 
 Reading the tables: "wakes" is a thread's voluntary context switches, i.e. how many times it
-blocked and was woken (a wake-up can cost more than one when the woken thread waits again
-briefly, e.g. for the GIL). "CPU ms" is from schedstat (nanoseconds of run time), which sees
-what the 10 ms tick counts of /proc/PID/stat (also shown, as "ticks") round away. "scheduler
-passes" is the scheduler's own counter of the times it woke. The verdict: the scheduler wakes
-at most once a minute (plus one at the phase's start), and the whole process uses under 0.1 %
-of one CPU over the window.
+blocked and was woken. A wake-up can cost more than one when the woken thread waits again
+briefly, e.g. for the GIL. "CPU ms" is from schedstat (nanoseconds of run time), which sees
+what the 10 ms tick counts of /proc/PID/stat round away (those are shown too, as "ticks").
+"scheduler passes" is the scheduler's own count of the times it woke. The verdict: the
+scheduler wakes at most once a minute (plus one at the phase's start), and the whole process
+uses under 0.1 % of one CPU over the window. Those limits are for an idle tray. C1 is the
+10 s in which a dialog's thread may still poll, so its CPU MISS is expected; C2 is the one
+they apply to.
 """
 
 from __future__ import annotations
@@ -118,18 +124,24 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+import common
+from common import REPO as REPO_ROOT
+from common import say
+
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.stsserver import MotoSts  # noqa: E402
+from tests.support.stsserver import MotoSts
+from traycreds.tray.dialogs import IDLE_EXIT_S  # the UI thread's life after its last window
 
 ROLE = "idle-bench"
 SOURCE = "idle-bench-key"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+C1_INTERVAL_S = 1.0  # phase C1's sampling, to see when the UI thread ends
 
 # The launcher: `python -m traycreds tray`, with thread names for /proc and a SIGUSR1 dump.
 LAUNCHER = r"""
@@ -191,7 +203,7 @@ WHY = {
     "scheduler": "expiry scheduler: events, the countdown's minute",
     "channel": "local channel: blocks in accept()",
     "channel-request": "one channel request (short-lived)",
-    "dialogs": "Tk UI thread: polls its queue every 50 ms once started",
+    "dialogs": "Tk UI thread: polls its queue every 50 ms; ends 10 s after its last window",
     "gmain": "GLib worker context (GDBus, GSettings)",
     "gdbus": "GDBus connection thread",
     "dconf worker": "dconf (GSettings backend)",
@@ -201,7 +213,7 @@ WHY = {
 
 def why(name: str, python: bool) -> str:
     if not python and name == "dialogs":
-        return "Tcl's notifier thread (threaded Tcl, started with Tk): woken by every UI poll"
+        return "Tcl's notifier thread (threaded Tcl, started with Tk): woken by the UI polls"
     if name.startswith("work_"):
         return "service worker: runs clicked jobs, else blocks"
     if name.startswith("pool"):
@@ -268,8 +280,12 @@ class Phase:
     note: str = ""
 
 
-def measure(pid: int, phase: Phase, seconds: float, interval: float) -> None:
-    say(f"phase {phase.name}: measuring for {seconds:.0f} s ({phase.title})")
+def measure(pid: int, phase: Phase, seconds: float, interval: float,
+            until: Callable[[], bool] | None = None) -> None:
+    """Sample the tray's threads every ``interval`` s for ``seconds``, or until ``until()``
+    is true at a sample (checked after each one)."""
+    limit = "" if until is None else " at most"
+    say(f"phase {phase.name}: measuring for{limit} {seconds:.0f} s ({phase.title})")
     start = time.monotonic()
     phase.first = sample_process(pid)
     previous = phase.first
@@ -281,7 +297,7 @@ def measure(pid: int, phase: Phase, seconds: float, interval: float) -> None:
         time.sleep(min(interval, seconds - elapsed))
         current = sample_process(pid)
         if not current:
-            raise SystemExit("idle_wakeups: the tray exited during the measurement")
+            common.die("the tray exited during the measurement")
         total = sum(s.voluntary - previous[t].voluntary for t, s in current.items()
                     if t in previous)
         total += sum(s.voluntary for t, s in current.items() if t not in previous)
@@ -290,6 +306,8 @@ def measure(pid: int, phase: Phase, seconds: float, interval: float) -> None:
         phase.series.append((total, sched))
         seen.update(current)
         previous = current
+        if until is not None and until():
+            break
     phase.seconds = time.monotonic() - start
     phase.last = {**{t: s for t, s in seen.items() if t not in previous}, **previous}
 
@@ -297,38 +315,13 @@ def measure(pid: int, phase: Phase, seconds: float, interval: float) -> None:
 # -- the tray and its desktop ------------------------------------------------------------------
 
 
-def say(message: str) -> None:
-    print(f"idle_wakeups: {message}", file=sys.stderr, flush=True)
-
-
 def x_tool(*argv: str) -> str:
-    for _ in range(10):  # a window vanishing mid-query makes xdotool/xwininfo die BadWindow
+    for _ in range(10):  # a window vanishing mid-query makes xdotool die BadWindow
         result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
         if "BadWindow" not in result.stderr:
             return result.stdout
         time.sleep(0.05)
     return ""
-
-
-def find_icon(pid: int) -> tuple[int, int] | None:
-    """The centre of the tray's icon, docked in trayer's panel (its window has our pid)."""
-    panels = x_tool("xdotool", "search", "--name", "^panel$").split()
-    if not panels:
-        return None
-    tree = x_tool("xwininfo", "-tree", "-id", panels[0])
-    for match in re.finditer(r"^\s+(0x[0-9a-f]+) ", tree, re.MULTILINE):
-        window = match.group(1)
-        if not x_tool("xprop", "-id", window, "_NET_WM_PID").strip().endswith(f"= {pid}"):
-            continue
-        info = x_tool("xwininfo", "-id", window)
-        if "IsViewable" not in info:
-            continue
-        numbers = {key: int(value) for key, value in re.findall(
-            r"(Absolute upper-left X|Absolute upper-left Y|Width|Height):\s+(-?\d+)", info)}
-        if numbers.get("Width", 0) > 1:
-            return (numbers["Absolute upper-left X"] + numbers["Width"] // 2,
-                    numbers["Absolute upper-left Y"] + numbers["Height"] // 2)
-    return None
 
 
 def clipboard() -> str:
@@ -507,19 +500,65 @@ def report(phase: Phase) -> str:
     return "\n".join(lines)
 
 
+def dialog_phases(tray: Tray, icon: tuple[int, int], seconds: float,
+                  interval: float) -> list[Phase]:
+    """C1: from About's closing until the dialogs' UI thread has ended (IDLE_EXIT_S later),
+    sampled every C1_INTERVAL_S; C2: the rest of ``seconds``, with the UI thread gone."""
+    running = Phase("C1", "About opened and closed: until the dialogs' UI thread ends")
+    after = Phase("C2", "after the dialogs' UI thread ended (one role still held)")
+    if not open_and_close_about(icon):
+        running.note = "About did not open (menu walk failed): no dialog thread was started."
+        measure(tray.pid, running, seconds, interval)
+        return [running]
+    running.dump_before = tray.dump()
+    ui = [int(tid) for tid, name in running.dump_before.get("threads", {}).items()
+          if name == "traycreds-dialogs"]
+    if not ui:
+        common.die(f"About closed, but no dialogs thread: {running.dump_before}")
+    task = Path(f"/proc/{tray.pid}/task/{ui[0]}")
+    started = time.monotonic()
+    measure(tray.pid, running, IDLE_EXIT_S + 20, C1_INTERVAL_S, until=lambda: not task.exists())
+    if task.exists():
+        common.die(f"the dialogs' UI thread still runs {running.seconds:.0f} s after About "
+                   "closed")
+    running.note = (f"About was opened from the menu and closed with Escape; the UI thread "
+                    f"(TID {ui[0]}) ended within {running.seconds:.1f} s (sampled every "
+                    f"{C1_INTERVAL_S:g} s; its exit is due {IDLE_EXIT_S:g} s after the last "
+                    "window closed).")
+    running.dump_after = tray.dump()
+    after.dump_before = running.dump_after
+    measure(tray.pid, after, max(seconds - (time.monotonic() - started), interval), interval)
+    after.dump_after = tray.dump()
+    python = {int(t) for d in (after.dump_before, after.dump_after) for t in d.get("threads", {})}
+    notifier = [(tid, s) for tid, s in after.last.items()
+                if s.comm == "dialogs" and tid not in python]
+    if notifier:
+        woke = sum(s.voluntary - after.first[t].voluntary for t, s in notifier
+                   if t in after.first)
+        after.note = (f"Tcl's notifier thread (TID {', '.join(str(t) for t, _ in notifier)}) "
+                      f"outlives the UI thread; in this phase it woke {woke} times.")
+    else:
+        after.note = "Tcl's notifier thread ended with the UI thread: no dialogs thread is left."
+    return [running, after]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300,
                         help="length of phases A and B (default 300)")
     parser.add_argument("--interval", type=float, default=10, help="sampling interval (10 s)")
     parser.add_argument("--dialog-seconds", type=float, default=60,
-                        help="length of phase C, after a dialog was opened (0: skip)")
+                        help="length of phase C, from About's closing: C1 until the UI thread "
+                             "ends, C2 the rest (0: skip; else at least 40, default 60)")
     parser.add_argument("--json", type=Path, help="also write the raw phases here")
     args = parser.parse_args()
+    if 0 < args.dialog_seconds < 40:
+        parser.error("--dialog-seconds: 0 (skip) or at least 40, so that the UI thread's exit "
+                     f"({IDLE_EXIT_S:g} s after About closes) and the time after it both show")
     if os.environ.get("TRAYCREDS_DESKTOP_SESSION") != "1":
         say("run me through bench/idle_wakeups.sh (a private desktop session)")
         return 2
-    for tool in ("xdotool", "xwininfo", "xprop", "xclip"):
+    for tool in ("xdotool", "xclip"):
         if shutil.which(tool) is None:
             say(f"{tool} not found (scripts/test.sh installs it)")
             return 2
@@ -531,6 +570,7 @@ def main() -> int:
     moto = MotoSts.start(artifacts / "moto")
     tray: Tray | None = None
     phases: list[Phase] = []
+    load_before = os.getloadavg()
     try:
         env = dict(os.environ, AWS_CONFIG_FILE=str(home / ".aws" / "config"),
                    AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
@@ -539,17 +579,18 @@ def main() -> int:
         os.environ.update(env)  # the channel client (quit) finds the tray the same way
         setup_user(moto, home, env)
         tray = Tray(env, workdir)
+        panel = common.Panel()
         icon = None
         deadline = time.monotonic() + 30
         while icon is None and time.monotonic() < deadline:
             if tray.process.poll() is not None:
-                raise SystemExit(f"idle_wakeups: the tray exited; see {workdir / 'tray.log'}")
-            icon = find_icon(tray.pid)
+                common.die(f"the tray exited; see {workdir / 'tray.log'}")
+            icon = panel.icon_centre(tray.pid)
             time.sleep(0.2)
         if icon is None:
-            raise SystemExit("idle_wakeups: the tray's icon did not dock within 30 s")
+            common.die("the tray's icon did not dock within 30 s")
         say(f"tray pid {tray.pid} docked at {icon}; letting start-up finish")
-        time.sleep(10)  # roles, boto3 and the keyring load in the background
+        time.sleep(10)  # the roles load in the background (boto3 and keyring: at a click)
 
         idle = Phase("A", "idle, nothing held, nothing clicked")
         idle.dump_before = tray.dump()
@@ -570,42 +611,30 @@ def main() -> int:
         time.sleep(10)  # the clipboard clear (5 s) and the work around the click are over
         held.dump_before = tray.dump()
         if ROLE not in held.dump_before.get("tracked", []):
-            raise SystemExit(f"idle_wakeups: the role is not held: {held.dump_before}")
+            common.die(f"the role is not held: {held.dump_before}")
         measure(tray.pid, held, args.seconds, args.interval)
         held.dump_after = tray.dump()
         phases.append(held)
 
         if args.dialog_seconds > 0:
-            dialog = Phase("C", "after About was opened and closed (one role still held)")
-            opened = open_and_close_about(icon)
-            dialog.note = ("About was opened from the menu and closed: the dialogs' UI thread "
-                           "now exists." if opened else "About did not open (menu walk "
-                           "failed): this phase shows no dialog thread.")
-            time.sleep(3)
-            dialog.dump_before = tray.dump()
-            measure(tray.pid, dialog, args.dialog_seconds, args.interval)
-            dialog.dump_after = tray.dump()
-            phases.append(dialog)
+            phases += dialog_phases(tray, icon, args.dialog_seconds, args.interval)
     finally:
         if tray is not None:
             tray.quit()
         moto.stop()
 
-    load = os.getloadavg()
-    print(f"# traycreds idle wake-ups, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
-    print(f"machine: {os.cpu_count()} CPUs, Linux {os.uname().release}, Python "
-          f"{sys.version.split()[0]}; load average {load[0]:.2f} / {load[1]:.2f} / "
-          f"{load[2]:.2f}; sampled every {args.interval:.0f} s\n")
+    print(common.report_head("traycreds idle wake-ups", load_before, {
+        "sampling": f"every {args.interval:g} s (phase C1: every {C1_INTERVAL_S:g} s); the "
+                    "tray: .venv's traycreds through a launcher (thread names, SIGUSR1 dump)"}))
+    print()
     for phase in phases:
         print(report(phase))
         print()
-    if args.json:
-        args.json.write_text(json.dumps([
-            {"name": p.name, "title": p.title, "seconds": p.seconds, "series": p.series,
-             "first": {t: vars(s) for t, s in p.first.items()},
-             "last": {t: vars(s) for t, s in p.last.items()},
-             "dump_before": p.dump_before, "dump_after": p.dump_after} for p in phases],
-            indent=1))
+    common.write_json(args.json, [
+        {"name": p.name, "title": p.title, "seconds": p.seconds, "series": p.series,
+         "first": {t: vars(s) for t, s in p.first.items()},
+         "last": {t: vars(s) for t, s in p.last.items()},
+         "dump_before": p.dump_before, "dump_after": p.dump_after} for p in phases])
     return 0
 
 

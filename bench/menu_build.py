@@ -19,9 +19,10 @@ import statistics
 import sys
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+
+sys.path.insert(0, str(common.REPO))
 
 from traycreds.core.menu import Item, build_menu
 from traycreds.core.models import Role
@@ -86,7 +87,7 @@ def main() -> int:
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
     median = statistics.median(times)
-    p90 = times[min(len(times) - 1, round(0.9 * (len(times) - 1)))]
+    p90 = common.p90(times)
     print(f"# build_menu: {args.roles} roles in {args.groups} groups, {args.reps} repetitions")
     print()
     print(f"machine: {platform.machine()}, Python {platform.python_version()}; "

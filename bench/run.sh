@@ -19,13 +19,9 @@
 # desktop session); installs nothing system-wide.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-repo_root=$PWD
-bench_venv=$repo_root/.venv-bench
-bench_packages=(awsume awscli "moto[server]" boto3)
-
-say() { echo "bench/run.sh: $*" >&2; }
-die() { say "$*"; exit 2; }
+bench_name=run.sh
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # --- inside the session: the keyring (minimal session only), then the benchmark -----------------
 if [ "${TRAYCREDS_BENCH_IN_SESSION:-}" = 1 ]; then
@@ -60,62 +56,24 @@ if [ "${TRAYCREDS_BENCH_IN_SESSION:-}" = 1 ]; then
     exit "$status"
 fi
 
-runtime_venv=0
-args=()
-for arg in "$@"; do
-    if [ "$arg" = --runtime-venv ]; then runtime_venv=1; else args+=("$arg"); fi
-done
-set -- ${args[@]+"${args[@]}"}
+bench_take_flag --runtime-venv "$@"
+runtime_venv=$bench_flag
+set -- ${bench_args[@]+"${bench_args[@]}"}
 
-# --- 1. the bench venv --------------------------------------------------------------------------
-python=${PYTHON:-python3}
-stamp=$bench_venv/.bench-install-stamp
-lock=${TMPDIR:-/tmp}/traycreds-bench-venv-$(printf '%s' "$bench_venv" | sha256sum | cut -c1-12).lock
-exec 9>"$lock"
-flock -w 600 9 || die "another run has held $lock for 10 minutes"
-if ! "$bench_venv/bin/python" -c '' 2>/dev/null; then
-    say "creating $bench_venv"
-    rm -rf "$bench_venv"
-    "$python" -m venv "$bench_venv"
-fi
-wanted=$( { printf '%s\n' "${bench_packages[@]}"; "$bench_venv/bin/python" -VV; } |
-    sha256sum | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-    rm -f "$stamp"
-    say "installing ${bench_packages[*]} into $bench_venv"
-    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-        "$bench_venv/bin/python" -m pip install -q "${bench_packages[@]}" </dev/null
-    echo "$wanted" >"$stamp"
-fi
+# --- 1. the bench venv (and the runtime install), one build at a time ----------------------------
+bench_lock
+bench_venv_update
 if [ "$runtime_venv" = 1 ]; then
-    # From a copy of the work tree, so the build writes nothing into the checkout.
-    runtime=$bench_venv/traycreds-runtime
-    [ -x "$runtime/bin/python" ] || "$bench_venv/bin/python" -m venv "$runtime"
-    src=$(mktemp -d "${TMPDIR:-/tmp}/traycreds-bench-src.XXXXXX")
-    cp -r pyproject.toml traycreds "$src/"
-    if [ -f README.md ]; then cp README.md "$src/"; else : >"$src/README.md"; fi
-    rm -rf "$src"/*.egg-info "$src"/traycreds/*.egg-info
-    find "$src" -name __pycache__ -prune -exec rm -rf {} +
-    say "installing the work tree's traycreds (runtime dependencies only) into $runtime"
-    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$runtime/bin/python" -m pip install -q "$src" </dev/null
-    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-        "$runtime/bin/python" -m pip install -q --force-reinstall --no-deps "$src" </dev/null
-    rm -rf "$src"
-    set -- --traycreds "$runtime/bin/traycreds" "$@"
+    bench_install_work_tree "$bench_venv/traycreds-runtime"
+    set -- --traycreds "$bench_venv/traycreds-runtime/bin/traycreds" "$@"
 fi
-flock -u 9
-exec 9>&-
+bench_unlock
 
 # --- 2. the session -------------------------------------------------------------------------------
 export TRAYCREDS_BENCH_IN_SESSION=1
 mode=${BENCH_SESSION:-auto}
 desktop_ready() {
-    [ -f "$repo_root/scripts/desktop-session.sh" ] || return 1
-    local tool
-    for tool in xvfb-run dbus-run-session gnome-keyring-daemon dunst dbus-monitor dbus-send \
-        trayer python3; do
-        command -v "$tool" >/dev/null || return 1
-    done
+    [ -f "$repo_root/scripts/desktop-session.sh" ] && bench_have_tools "${bench_desktop_tools[@]}"
 }
 if [ "$mode" = auto ]; then
     if desktop_ready; then mode=desktop; else mode=minimal; fi
@@ -123,14 +81,7 @@ fi
 case $mode in
 desktop)
     desktop_ready || die "BENCH_SESSION=desktop but scripts/desktop-session.sh or its tools are missing"
-    # Its own artifacts folder: desktop-session.sh truncates the notification log there, which
-    # a concurrent test run may be using.
-    export TRAYCREDS_ARTIFACTS=${TRAYCREDS_ARTIFACTS:-$repo_root/artifacts}/bench
-    mkdir -p "$TRAYCREDS_ARTIFACTS"
-    say "session: scripts/desktop-session.sh under xvfb-run (logs in $TRAYCREDS_ARTIFACTS)"
-    exec xvfb-run -a -e "$TRAYCREDS_ARTIFACTS/xvfb.log" -s "-screen 0 1024x768x24 -nolisten tcp" \
-        dbus-run-session -- bash "$repo_root/scripts/desktop-session.sh" \
-        bash "$repo_root/bench/run.sh" "$@"
+    bench_desktop_exec bench bash "$repo_root/bench/run.sh" "$@"
     ;;
 minimal)
     for tool in dbus-run-session dbus-send gnome-keyring-daemon; do

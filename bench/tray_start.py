@@ -3,35 +3,59 @@ and its resident memory 3 s after docking (roles loaded, before any STS call).
 
 Needs a private desktop session (X display, XEmbed tray host, D-Bus, unlocked keyring). Run:
 
-    bash bench/tray_start.sh [--runs N] [--json FILE]
+    bash bench/tray_start.sh [--runs N] [--no-breakdown] [--json FILE]
 
-which is exactly
+which runs ``.venv/bin/python bench/tray_start.py`` under ``xvfb-run`` (24-bit screen),
+``dbus-run-session`` and ``scripts/desktop-session.sh`` (bench/common.sh, bench_desktop_exec).
 
-    xvfb-run -a dbus-run-session -- bash scripts/desktop-session.sh \\
-        .venv/bin/python bench/tray_start.py [--runs N] [--json FILE]
+RESULTS of ``bash bench/tray_start.sh`` (2026-11-28 02:34 UTC; 2 CPUs, AMD EPYC, Linux 6.18,
+CPython 3.11.7, load average 0.3; 12 roles; 10 runs after one warm-up; the whole report,
+ladder and mappings included, is in bench/README.md, "Tray start-up and idle memory"):
+
+    | metric                                  | median |  p90 |  min |  max |
+    |-----------------------------------------|-------:|-----:|-----:|-----:|
+    | start to icon docked, ms                |    158 |  170 |  154 |  179 |
+    | idle RSS 3 s after docking, MiB         |   59.6 | 59.7 | 59.4 | 59.8 |
+    |   of which anonymous (heap), MiB        |   26.4 | 26.4 | 26.4 | 26.4 |
+    |   of which file-backed (libraries), MiB |   33.1 | 33.3 | 33.0 | 33.4 |
+    | peak RSS so far (VmHWM), MiB            |   59.6 | 59.7 | 59.4 | 59.8 |
+
+    PASS: start to icon median 158 ms vs target < 1000 ms
+    PASS: idle RSS median 59.6 MiB vs target < 60 MiB
+
+The memory target passes by 0.4 MiB only. The ladder (in the README) puts the idle tray at
+about 57 MiB: the interpreter 11, traycreds' modules and Pillow 12, pystray with GTK 24, the
+docked icon 9 and the channel's server module 1. The first click then adds the keyring
+backend (+11.5 MiB) and boto3 (+10.5 MiB).
+
+One-off breakdown note (2026-11-28, not part of this script): until commit 16650be the tray
+loaded the engine, the keyring backend and boto3 in the background at start
+(``AppService._load_and_warm``). A throwaway launcher put that warm-up back after ``_load``,
+and ran 5 runs interleaved with 5 of the shipped tray. Medians: idle RSS **81.2 MiB** with the
+warm-up (anon 42.4, file 38.8) against **59.6 MiB** shipped (anon 26.4, file 33.1), which is
+21.6 MiB less. Start to icon was the same (171 and 176 ms), because the warm-up ran after the
+icon was up.
 
 What it measures, per run (N fresh processes, after one untimed warm-up run that writes
-.pyc files and warms the page cache):
+.pyc files and warms the page cache), of the tray as shipped:
 
 - **start to icon**: perf_counter from spawning the process to the moment its icon is
   docked: a window whose ``_NET_WM_PID`` is the tray's pid, inside trayer's ``panel``
   window, mapped and viewable (XEmbed reparents the icon into the panel, then maps it). The
-  panel is polled every 5 ms through python-xlib in this process, so no polling subprocess
-  competes with the tray for the CPU. (trayer's panel always has one 1x1 child of its own,
-  so "the panel has children" is not a signal; the pid is.)
+  panel is polled every 5 ms through python-xlib in this process (common.Panel), so no
+  polling subprocess competes with the tray for the CPU.
 - **idle RSS**: VmRSS (and VmHWM, the peak so far, and the anon/file split) from
-  ``/proc/PID/status`` 3 s after docking. By then the roles are loaded and the background
-  warm-up (``AppService._load_and_warm``: ``import boto3`` and the keyring backend, which
-  pulls in secretstorage and cryptography) has finished. No STS call is made.
+  ``/proc/PID/status`` 3 s after docking. By then the start-up work (``AppService._load``:
+  reading the roles from the files) is over. boto3 and the keyring backend are not loaded:
+  the tray loads them on a worker at the first click that needs them (copy, write, whoami,
+  a caller on the local channel). No click and no STS call is made here.
 
 Then, once, where the memory goes (``--no-breakdown`` skips it):
 
-- the same tray with the warm-up left out (``_load_and_warm`` patched in this bench's
-  launcher to only load the roles; the product has no switch for it and needs none),
-  median of ``--breakdown-runs`` runs;
 - a ladder in one fresh interpreter: the RSS after each step of what the tray loads
-  (traycreds' tray modules and Pillow, pystray with GTK, the icon docked, the keyring
-  backend, boto3), and tracemalloc's Python-allocated MiB per step in a second ladder;
+  (traycreds' tray modules and Pillow, pystray with GTK, the icon docked, the local
+  channel's server module), then what the first click adds (the keyring backend, boto3), and
+  tracemalloc's Python-allocated MiB per step in a second ladder;
 - the tray's largest mappings from ``/proc/PID/smaps`` 3 s after docking.
 
 Targets: start to icon median < 1 s; idle RSS median < 60 MiB.
@@ -41,10 +65,8 @@ Standard library plus python-xlib (a pystray dependency on Linux).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -58,29 +80,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+import common
+from common import Panel, die, percentile, say, table
+
 START_TARGET_MS = 1000.0
 IDLE_TARGET_MIB = 60.0
 IDLE_AFTER_S = 3.0
 DOCK_TIMEOUT_S = 20.0
 ROLES = 12
-
-# Runs the tray with AppService._load_and_warm reduced to loading the roles: the "no warm-up"
-# variant. A launcher of the bench's, not a product switch.
-NO_WARMUP_LAUNCHER = """
-import sys
-from traycreds.app import service
-
-def _load_only(self):  # _load_and_warm up to its warm-up block
-    self.reload()
-    if self._context().settings.app.clean_expired:
-        self._guarded(self._clean_expired, None)
-
-service.AppService._load_and_warm = _load_only
-sys.argv = ["traycreds", "tray"]
-from traycreds.cli.main import run
-run()
-"""
 
 # One interpreter, the tray's loads step by step; prints one JSON line per step.
 LADDER = r"""
@@ -117,90 +124,24 @@ def setup(icon):
     docked.set()
     time.sleep(1.0)  # let GTK draw and dock it
     step("icon docked (GTK main loop running)")
+    import traycreds.channel.server
+    step("local channel's server module (secrets, hmac)")
     from traycreds.adapters.keystore import KeyStore
     from traycreds.adapters import paths
     KeyStore(paths.data_dir() / "sources.json").backend
-    step("keyring backend (secretstorage, jeepney, cryptography)")
+    step("first click: keyring backend (secretstorage, jeepney, cryptography)")
     import boto3
-    step("import boto3 (botocore)")
+    step("first click: import boto3 (botocore)")
     icon.stop()
 icon.run(setup=setup)
 """
-
-
-def say(message: str) -> None:
-    sys.stderr.write(f"tray_start: {message}\n")
-    sys.stderr.flush()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-# --- the X side ---------------------------------------------------------------------------------
-
-
-class Panel:
-    """trayer's ``panel`` window, watched through python-xlib."""
-
-    def __init__(self) -> None:
-        from Xlib import X, display, error
-
-        self._X = X
-        self._errors = (error.BadWindow, error.BadDrawable, error.BadMatch)
-        self.display = display.Display()
-        self.pid_atom = self.display.intern_atom("_NET_WM_PID")
-        self.window = self._find_panel()
-
-    def _find_panel(self) -> Any:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            for child in self.display.screen().root.query_tree().children:
-                try:
-                    if child.get_wm_name() == "panel":
-                        return child
-                except self._errors:
-                    continue
-            time.sleep(0.1)
-        raise SystemExit("tray_start: no trayer 'panel' window: run me through "
-                         "bench/tray_start.sh (scripts/desktop-session.sh starts trayer)")
-
-    def _descendants(self, window: Any) -> list[Any]:
-        found = []
-        try:
-            children = window.query_tree().children
-        except self._errors:
-            return found
-        for child in children:
-            found.append(child)
-            found += self._descendants(child)
-        return found
-
-    def icon_of(self, pid: int) -> Any | None:
-        """The viewable window of process ``pid`` docked in the panel, else None."""
-        for window in self._descendants(self.window):
-            try:
-                prop = window.get_full_property(self.pid_atom, self._X.AnyPropertyType)
-                if prop is None or not prop.value or int(prop.value[0]) != pid:
-                    continue
-                if window.get_attributes().map_state == self._X.IsViewable:
-                    return window
-            except self._errors:
-                continue
-        return None
 
 
 # --- one tray -----------------------------------------------------------------------------------
 
 
 @dataclass
-class Sample:
+class TraySample:
     start_to_icon_ms: float
     rss_mib: float
     hwm_mib: float
@@ -209,7 +150,7 @@ class Sample:
 
 
 def read_status(pid: int) -> dict[str, float]:
-    values = {}
+    values: dict[str, float] = {}
     with open(f"/proc/{pid}/status") as status:
         for line in status:
             name, _, rest = line.partition(":")
@@ -219,7 +160,7 @@ def read_status(pid: int) -> dict[str, float]:
 
 
 def smaps_top(pid: int, count: int = 12) -> list[tuple[str, float]]:
-    totals: Counter[str] = Counter()
+    totals: Counter[str] = Counter()  # KiB
     current = "[anon]"
     with open(f"/proc/{pid}/smaps") as smaps:
         for line in smaps:
@@ -227,8 +168,8 @@ def smaps_top(pid: int, count: int = 12) -> list[tuple[str, float]]:
                 parts = line.split(maxsplit=5)
                 current = parts[5].strip() if len(parts) > 5 else "[anon]"
             elif line.startswith("Rss:"):
-                totals[current] += int(line.split()[1]) / 1024
-    return [(name, mib) for name, mib in totals.most_common(count)]
+                totals[current] += int(line.split()[1])
+    return [(name, kib / 1024) for name, kib in totals.most_common(count)]
 
 
 class Setup:
@@ -260,7 +201,7 @@ class Setup:
 
 
 def run_tray(panel: Panel, setup: Setup, python: str, argv: list[str],
-             keep_smaps: bool = False) -> tuple[Sample, list[tuple[str, float]]]:
+             keep_smaps: bool = False) -> tuple[TraySample, list[tuple[str, float]]]:
     runtime = Path(tempfile.mkdtemp(prefix="tc-run-"))
     env = dict(setup.env, TRAYCREDS_RUNTIME_DIR=str(runtime))
     log = setup.root / "tray-output.log"
@@ -272,17 +213,17 @@ def run_tray(panel: Panel, setup: Setup, python: str, argv: list[str],
         deadline = started + DOCK_TIMEOUT_S
         while panel.icon_of(proc.pid) is None:
             if proc.poll() is not None:
-                raise SystemExit(f"tray_start: the tray exited with {proc.returncode}:\n"
-                                 f"{log.read_text(errors='replace')[-3000:]}")
+                die(f"the tray exited with {proc.returncode}:\n"
+                    f"{log.read_text(errors='replace')[-3000:]}")
             if time.perf_counter() > deadline:
-                raise SystemExit(f"tray_start: no docked icon within {DOCK_TIMEOUT_S} s")
+                die(f"no docked icon within {DOCK_TIMEOUT_S} s")
             time.sleep(0.005)
         docked_ms = (time.perf_counter() - started) * 1000
         time.sleep(IDLE_AFTER_S)
         status = read_status(proc.pid)
         top = smaps_top(proc.pid) if keep_smaps else []
-        sample = Sample(docked_ms, status["VmRSS"], status["VmHWM"], status.get("RssAnon", 0),
-                        status.get("RssFile", 0))
+        sample = TraySample(docked_ms, status["VmRSS"], status["VmHWM"],
+                            status.get("RssAnon", 0), status.get("RssFile", 0))
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -313,20 +254,7 @@ def ladder(python: str, setup: Setup, mode: str) -> list[dict[str, Any]]:
 # --- report -------------------------------------------------------------------------------------
 
 
-def table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    aligns = ["<"] + [">"] * (len(header) - 1)
-
-    def line(cells: list[str]) -> str:
-        padded = (f"{c:{a}{w}}" for c, a, w in zip(cells, aligns, widths, strict=True))
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join(("-" * (w + 1) + ":") if a == ">" else ("-" * (w + 2))
-                          for a, w in zip(aligns, widths, strict=True)) + "|"
-    return "\n".join([line(header), rule, *(line(r) for r in rows)])
-
-
-def summary_rows(samples: list[Sample]) -> list[list[str]]:
+def summary_rows(samples: list[TraySample]) -> list[list[str]]:
     def row(label: str, values: list[float], fmt: str) -> list[str]:
         return [label, format(statistics.median(values), fmt), format(percentile(values, 0.9), fmt),
                 format(min(values), fmt), format(max(values), fmt)]
@@ -340,30 +268,22 @@ def summary_rows(samples: list[Sample]) -> list[list[str]]:
     ]
 
 
-def versions(python: str) -> str:
-    code = ("import importlib.metadata as m, platform\n"
-            "names = ['traycreds', 'pystray', 'PyGObject', 'pillow', 'keyring', 'boto3']\n"
-            "print(', '.join(f'{n} {m.version(n)}' for n in names), '; Python', "
-            "platform.python_version())")
-    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60,
-                            check=False)
-    return result.stdout.strip() or result.stderr.strip()[-200:]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--breakdown-runs", type=int, default=5,
-                        help="runs of the no-warm-up variant (default 5)")
-    parser.add_argument("--no-breakdown", action="store_true")
+    parser.add_argument("--no-breakdown", action="store_true",
+                        help="skip the ladder and the smaps listing")
     parser.add_argument("--python", default=sys.executable,
                         help="the interpreter whose traycreds to start (default: this one)")
     parser.add_argument("--json", type=Path, help="also write the raw samples here")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     if not os.environ.get("DISPLAY") or os.environ.get("TRAYCREDS_DESKTOP_SESSION") != "1":
-        raise SystemExit("tray_start: run me through bench/tray_start.sh (a private desktop "
-                         "session: Xvfb, trayer, D-Bus, gnome-keyring)")
+        die("run me through bench/tray_start.sh (a private desktop session: Xvfb, trayer, "
+            "D-Bus, gnome-keyring)")
 
+    load_before = os.getloadavg()
     panel = Panel()
     setup = Setup()
     tray = ["-m", "traycreds", "tray"]
@@ -379,15 +299,9 @@ def main() -> int:
             samples.append(sample)
             say(f"run {index + 1}/{args.runs}: icon after {sample.start_to_icon_ms:.0f} ms, "
                 f"idle RSS {sample.rss_mib:.1f} MiB")
-        bare: list[Sample] = []
         steps: list[dict[str, Any]] = []
         traced: list[dict[str, Any]] = []
         if not args.no_breakdown:
-            for index in range(args.breakdown_runs):
-                sample, _ = run_tray(panel, setup, args.python, ["-c", NO_WARMUP_LAUNCHER])
-                bare.append(sample)
-                say(f"no-warm-up run {index + 1}/{args.breakdown_runs}: "
-                    f"idle RSS {sample.rss_mib:.1f} MiB")
             steps = ladder(args.python, setup, "rss")
             traced = ladder(args.python, setup, "trace")
     finally:
@@ -395,19 +309,17 @@ def main() -> int:
 
     start_median = statistics.median(s.start_to_icon_ms for s in samples)
     rss_median = statistics.median(s.rss_mib for s in samples)
-    load = os.getloadavg()
+    names = ["traycreds", "pystray", "PyGObject", "pillow", "keyring", "boto3"]
     out = [
-        f"# traycreds tray start-up and idle memory, "
-        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        common.report_head("traycreds tray start-up and idle memory", load_before, {
+            "software": common.dist_versions(args.python, None, names) + "; "
+                        + common.version_line([args.python, "-V"]),
+            "session": f"Xvfb {os.environ.get('DISPLAY')}, trayer (XEmbed), pystray "
+                       f"{os.environ.get('PYSTRAY_BACKEND', 'gtk')} backend; {ROLES} roles in "
+                       f"~/.aws/config; {args.runs} fresh `python -m traycreds tray` processes "
+                       "after one untimed warm-up run"}),
         "",
-        f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Linux {platform.release()}; "
-        f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} after the runs",
-        f"software: {versions(args.python)}",
-        f"session: Xvfb {os.environ.get('DISPLAY')}, trayer (XEmbed), pystray "
-        f"{os.environ.get('PYSTRAY_BACKEND', 'gtk')} backend; {ROLES} roles in ~/.aws/config; "
-        f"{args.runs} fresh `python -m traycreds tray` processes after one untimed warm-up run",
-        "",
-        table(summary_rows(samples), ["metric", "median", "p90", "min", "max"]),
+        table(["metric", "median", "p90", "min", "max"], summary_rows(samples)),
         "",
         f"{'PASS' if start_median < START_TARGET_MS else 'MISS'}: start to icon median "
         f"{start_median:.0f} ms vs target < {START_TARGET_MS:.0f} ms",
@@ -419,20 +331,6 @@ def main() -> int:
         "100 MiB summed over its processes. Context only: no Electron app was installed or run "
         "for this bench.",
     ]
-    if bare:
-        bare_median = statistics.median(s.rss_mib for s in bare)
-        out += [
-            "",
-            "## Where the idle memory goes",
-            "",
-            f"Without the background warm-up (boto3 + keyring backend not loaded; "
-            f"{len(bare)} runs, bench-side launcher): idle RSS median {bare_median:.1f} MiB "
-            f"(anon {statistics.median(s.anon_mib for s in bare):.1f}, file "
-            f"{statistics.median(s.file_mib for s in bare):.1f}); start to icon median "
-            f"{statistics.median(s.start_to_icon_ms for s in bare):.0f} ms. "
-            f"The warm-up costs {rss_median - bare_median:.1f} MiB of the "
-            f"{rss_median:.1f} MiB.",
-        ]
     if steps:
         by_name = {t["step"]: t["traced"] for t in traced}
         rows, previous, previous_traced = [], 0.0, 0.0
@@ -444,10 +342,14 @@ def main() -> int:
             previous_traced = now_traced if now_traced is not None else previous_traced
         out += [
             "",
-            "Step by step in one fresh interpreter (RSS; and, in a second run under "
-            "tracemalloc, the Python objects each step allocated):",
+            "## Where the idle memory goes",
             "",
-            table(rows, ["step", "RSS MiB", "delta MiB", "Python objects MiB"]),
+            "Step by step in one fresh interpreter (RSS; and, in a second run under "
+            "tracemalloc, the Python objects each step allocated). The steps before \"first "
+            "click\" are what the idle tray holds; the \"first click\" steps are what it loads "
+            "on a worker when a click first needs them:",
+            "",
+            table(["step", "RSS MiB", "delta MiB", "Python objects MiB"], rows),
         ]
     if top:
         out += [
@@ -455,15 +357,13 @@ def main() -> int:
             f"Largest mappings of the last tray, {IDLE_AFTER_S:g} s after docking "
             "(/proc/PID/smaps Rss; [anon] and [heap] are Python objects and C allocations):",
             "",
-            table([[name, f"{mib:.1f}"] for name, mib in top], ["mapping", "RSS MiB"]),
+            table(["mapping", "RSS MiB"], [[name, f"{mib:.1f}"] for name, mib in top]),
         ]
     print("\n".join(out))
-    if args.json:
-        args.json.write_text(json.dumps({
-            "samples": [asdict(s) for s in samples],
-            "no_warmup": [asdict(s) for s in bare],
-            "ladder": steps, "ladder_traced": traced, "smaps_top": top,
-        }, indent=2))
+    common.write_json(args.json, {
+        "samples": [asdict(s) for s in samples],
+        "ladder": steps, "ladder_traced": traced, "smaps_top": top,
+    })
     return 0
 
 
