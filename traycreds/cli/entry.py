@@ -38,7 +38,9 @@ def _exit_now(code: int) -> None:
 def _full(argv: list[str]) -> int:
     import gc
 
-    one_shot = bool(argv) and not _LONG_LIVED.intersection(argv)
+    # The first word that is not an option is the command; none means the tray.
+    command = next((word for word in argv if not word.startswith("-")), None)
+    one_shot = command is not None and command not in _LONG_LIVED
     if one_shot:
         # A one-shot command allocates a few MiB of botocore models and exits: the cyclic
         # collector's passes over them, during the run and at exit, cost about a third of a
