@@ -338,19 +338,22 @@ def test_new_credentials_file_is_created_0600(tmp_path: Path) -> None:
     path = tmp_path / "aws" / "credentials"
     old_umask = os.umask(0o022)
     try:
-        name, saved = profiles.write_profile(ROLE, creds(), path=path)
+        name, saved, note = profiles.write_profile(ROLE, creds(), path=path)
     finally:
         os.umask(old_umask)
-    assert (name, saved) == ("dev", None)
+    assert (name, saved, note) == ("dev", None, None)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text() == (
         "[dev]\naws_access_key_id = ASIDAAAAAAAAAAAAAAAA\naws_secret_access_key = secret/"
         + "A" * 30 + "\naws_session_token = token+" + "A" * 40
         + "\naws_credential_expiration = 2030-01-01T00:00:00Z\ntraycreds_role = dev\n")
-    # An existing file keeps the user's mode.
-    path.chmod(0o640)
+    # An existing file keeps the user's mode, unless others could read the secrets.
+    path.chmod(0o700)
     profiles.write_profile(ROLE, creds("B"), path=path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(path.stat().st_mode) == 0o700
+    path.chmod(0o640)
+    assert profiles.write_profile(ROLE, creds("C"), path=path).note is not None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in path.parent.iterdir()) == [
         ".credentials.traycreds-lock", "credentials"]
 
@@ -363,15 +366,16 @@ def test_take_over_keeps_a_0600_backup_of_the_original_bytes(tmp_path: Path) -> 
     with pytest.raises(credfile.SectionNotOursError):
         profiles.write_profile(ROLE, creds(), path=path)
     assert path.read_bytes() == original
-    _, saved = profiles.write_profile(ROLE, creds(), path=path, take_over=True)
+    _, saved, note = profiles.write_profile(ROLE, creds(), path=path, take_over=True)
     assert saved is not None and saved.parent == tmp_path
+    assert note is not None and "(mode 0644)" in note
     assert saved.name.startswith("credentials.traycreds-backup-")
     assert saved.read_bytes() == original
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds secrets now
     assert path.read_bytes().startswith(b"\xef\xbb\xbf# keys\r\n[dev]\r\n")
     # Now it is ours: no take-over, no backup needed.
-    assert profiles.write_profile(ROLE, creds("B"), path=path) == ("dev", None)
+    assert profiles.write_profile(ROLE, creds("B"), path=path) == ("dev", None, None)
 
 
 def test_two_backups_in_the_same_second_do_not_overwrite_each_other(tmp_path: Path) -> None:
@@ -379,11 +383,11 @@ def test_two_backups_in_the_same_second_do_not_overwrite_each_other(tmp_path: Pa
     path = tmp_path / "credentials"
     first = b"[dev]\nk = 1\n[ops]\nk = 2\n"
     path.write_bytes(first)
-    _, one = profiles.write_profile(ROLE, creds(), path=path, take_over=True)
+    one = profiles.write_profile(ROLE, creds(), path=path, take_over=True).backup
     second = path.read_bytes()
     ops = Role(name="ops", role_arn="arn:aws:iam::123456789012:role/ops", source="me",
                origin="test")
-    _, two = profiles.write_profile(ops, creds("B"), path=path, take_over=True)
+    two = profiles.write_profile(ops, creds("B"), path=path, take_over=True).backup
     assert one is not None and two is not None and one != two
     assert (one.read_bytes(), two.read_bytes()) == (first, second)
 

@@ -68,7 +68,7 @@ for n in range(writes):
         "".join(rng.choices(b64, k=40)),
         "".join(rng.choices(b64, k=rng.randint(100, 400))) + "==",
         datetime(2030, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=index * 100 + n))
-    name, _ = profiles.write_profile(role, creds, profile=profile, path=path)
+    name = profiles.write_profile(role, creds, profile=profile, path=path).name
 print(json.dumps({"section": name, "role": role.name, "values": profiles.credential_values(creds)}))
 """
 
@@ -191,8 +191,8 @@ def test_twenty_processes_write_their_sections_at_once(tmp_path: Path) -> None:
         assert dict(parser.items(result["section"])) == want
     assert [s.name for s in ini.parse(original.decode()).sections] == \
         [s.name for s in doc.sections][:2]
-    # The user's mode is kept, and nothing is left behind but the lock file.
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    # The file holds secrets: 0644 became 0600. Nothing is left behind but the lock file.
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in path.parent.iterdir()) == [
         ".credentials.traycreds-lock", "credentials"]
     print(f"{WRITERS * WRITES_EACH} writes in {elapsed:.2f} s; reader: {report['reads']} "

@@ -144,7 +144,7 @@ def test_file_held_open_by_another_process_is_still_written(tmp_path: Path) -> N
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
-        assert profiles.write_profile(ROLE, creds(), path=path) == ("dev", None)
+        assert profiles.write_profile(ROLE, creds(), path=path)[:2] == ("dev", None)
         seen, _ = holder.communicate("go\n", timeout=30)
     finally:
         if holder.poll() is None:
@@ -189,7 +189,7 @@ def test_disk_full_on_a_small_tmpfs(tmp_path: Path) -> None:
             assert path.read_bytes() == before
             assert leftovers(folder) == [], "no temp file or partial backup left behind"
         (folder / "filler").unlink()  # space again: the same write goes through
-        _, backup = profiles.write_profile(ROLE, creds(), path=path, take_over=True)
+        backup = profiles.write_profile(ROLE, creds(), path=path, take_over=True).backup
         assert backup is not None and backup.read_bytes() == before
 
 
@@ -274,7 +274,7 @@ def test_non_utf8_file(tmp_path: Path, raw: bytes) -> None:
 def test_a_folder_where_the_file_should_be(tmp_path: Path) -> None:
     path = tmp_path / "credentials"
     path.mkdir()
-    with pytest.raises(FileError, match=f"Could not read {path}: Is a directory"):
+    with pytest.raises(FileError, match=rf"{path} is not a regular file \(a folder\)"):
         profiles.write_profile(ROLE, creds(), path=path)
     assert path.is_dir() and list(path.iterdir()) == []
 

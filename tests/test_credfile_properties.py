@@ -291,3 +291,43 @@ def test_through_the_file_the_bytes_are_the_same(
         if not file.has_target:
             assert path.read_bytes() == prefix + with_final_newline(
                 file.text).encode("utf-8")
+
+
+# --- the outline (the edits' linear scan) reads every text as parse() does ---------------
+
+# Lines made of the characters the grammar turns on, odd whitespace included.
+tricky_line = st.lists(st.sampled_from(
+    ["[", "]", "=", ":", "#", ";", " ", "\t", "\x0c", "\x0b", "\xa0", "\x85", "a", "key",
+     "[s]", "é", "x = 1", "\r"]), max_size=6).map("".join)
+
+
+@st.composite
+def tricky_texts(draw: st.DrawFn) -> str:
+    ends = draw(st.sampled_from([["\n"], ["\r\n"], ["\n", "\r\n"], ["\n", "\r"]]))
+    lines = draw(st.lists(tricky_line, max_size=12))
+    return "".join(line + draw(st.sampled_from(ends)) for line in lines) + draw(tricky_line)
+
+
+def assert_outline_is_parse(text: str) -> None:
+    doc = ini.parse(text)
+    outline = ini.outline(text)
+    assert outline.problems == doc.problems
+    assert [(h.name, outline.line_number(h.start)) for h in outline.headers] == [
+        (s.name, s.start + 1) for s in doc.sections]
+    for header, section in zip(outline.headers, doc.sections, strict=True):
+        assert text[header.start:header.end] == "".join(doc.lines[section.start:section.end])
+        _, alone = outline.section(header)
+        assert [(e.key, e.value) for e in alone.entries] == [
+            (e.key, e.value) for e in section.entries]
+
+
+@SETTINGS
+@given(tricky_texts())
+def test_the_outline_reads_odd_texts_as_parse_does(text: str) -> None:
+    assert_outline_is_parse(text)
+
+
+@SETTINGS
+@given(files())
+def test_the_outline_reads_credentials_files_as_parse_does(file: File) -> None:
+    assert_outline_is_parse(file.text)

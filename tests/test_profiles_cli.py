@@ -56,16 +56,19 @@ def world(moto: Any, aws_env: Any) -> World:
 
 def test_write_then_sdk_and_cli_use_the_profile(world: World) -> None:
     before = world.credentials.read_text()
-    mode = world.credentials.stat().st_mode & 0o777
+    world.credentials.chmod(0o644)
     assert traycreds(world.env, "keys", "add", "me",
                      stdin=f"{world.user.key_id}\n{world.user.secret}\n").returncode == 0
     result = traycreds(world.env, "write", "dev", "--profile", "dev-temp")
     assert result.returncode == 0, result.stderr
     assert "[dev-temp]" in result.stdout
+    # Others could read the file; now it holds secrets: 0600, and said once on stderr.
+    assert f"{world.credentials} was readable by other users (mode 0644); traycreds made it " \
+        "0600" in result.stderr
     after = world.credentials.read_text()
     assert after.startswith(before)  # every byte of the existing file kept, ours appended
     assert "traycreds_role = dev" in after and "aws_credential_expiration = " in after
-    assert world.credentials.stat().st_mode & 0o777 == mode  # the user's choice is kept
+    assert world.credentials.stat().st_mode & 0o777 == 0o600
     session = boto3.session.Session(profile_name="dev-temp")
     arn = session.client("sts", region_name="us-east-1", endpoint_url=world.moto.url) \
         .get_caller_identity()["Arn"]
@@ -75,7 +78,8 @@ def test_write_then_sdk_and_cli_use_the_profile(world: World) -> None:
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.strip() == arn
     # Writing again replaces our section in place; removing restores the original bytes.
-    assert traycreds(world.env, "write", "dev", "--profile", "dev-temp", "--fresh").returncode == 0
+    again = traycreds(world.env, "write", "dev", "--profile", "dev-temp", "--fresh")
+    assert again.returncode == 0 and "readable by other users" not in again.stderr
     assert world.credentials.read_text().count("[dev-temp]") == 1
     assert traycreds(world.env, "write", "dev", "--profile", "dev-temp", "--remove") \
         .returncode == 0

@@ -92,3 +92,22 @@ def test_loop_is_a_clear_error() -> None:
                   f"[profile b]\nrole_arn = {ARN}B\nsource_profile = a\n")
     with pytest.raises(ConfigError, match="loop"):
         resolve_chain(cat, "a")
+
+
+@pytest.mark.parametrize(("config", "settings", "name", "shown"), [
+    (f"[profile a$(b)]\nrole_arn = {ARN}A\nsource_profile = me\n", "", "a$(b)", "'$'"),
+    (f"[profile a`b`]\nrole_arn = {ARN}A\nsource_profile = me\n", "", "a`b`", "'`'"),
+    ("", f'[roles."a\\u001bb"]\nrole_arn = "{ARN}A"\nsource_profile = "me"\n', "a\x1bb",
+     "U+001B"),
+    (f"[profile ok]\nrole_arn = {ARN}A\nsource_profile = me\n",
+     '[roles.ok]\nprofile = "x$(id)"\n', "ok", "'$'"),
+])
+def test_a_role_whose_profile_name_a_shell_could_run_is_refused(
+        config: str, settings: str, name: str, shown: str) -> None:
+    cat = catalog(config, settings)
+    assert name not in cat.roles
+    with pytest.raises(ConfigError) as info:
+        cat.get(name)
+    assert "cannot be a profile name" in info.value.message
+    assert f"it holds {shown}" in info.value.message
+    assert info.value.exit_code == 3

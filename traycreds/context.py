@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _read(path: Path) -> str | None:
+def _read(path: Path, limit: int) -> str | None:
+    """A config file's text: a FIFO, a device or an oversized file is a ConfigError (exit 3)."""
     try:
-        return paths.read_text(path)
+        return paths.read_text(path, limit, ConfigError)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}). Save it as UTF-8.") \
             from None
@@ -36,7 +37,7 @@ def _read(path: Path) -> str | None:
 
 def load_settings(path: Path | None = None) -> tuple[Settings, list[Problem]]:
     path = path or paths.settings_file()
-    text = _read(path)
+    text = _read(path, paths.SETTINGS_FILE_LIMIT)
     if text is None:
         return Settings(path=str(path)), []
     return parse_settings(text, str(path))
@@ -44,7 +45,7 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[Problem]]:
 
 def load_catalog(settings: Settings, problems: list[Problem]) -> Catalog:
     config_path = paths.aws_config_file()
-    text = _read(config_path)
+    text = _read(config_path, paths.AWS_FILE_LIMIT)
     profiles, found = read_profiles(text or "", str(config_path))
     catalog = build_catalog(profiles, settings, problems + found)
     for problem in catalog.problems:

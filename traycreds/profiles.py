@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
-from traycreds.adapters import inifile, paths
+from traycreds.adapters import atomic, inifile, paths
 from traycreds.core import credfile
 from traycreds.core.awsconfig import profile_name
 from traycreds.core.errors import FileError, SourceKeyMissingError, UsageError
@@ -32,16 +34,29 @@ def credential_values(creds: Credentials) -> list[tuple[str, str]]:
     return values
 
 
+class WrittenProfile(NamedTuple):
+    name: str  # the section written
+    backup: Path | None  # the copy kept of a section taken over
+    note: str | None  # a one-time notice for the user (the file was made private)
+
+
+def _private_note(path: Path, mode: int | None) -> str | None:
+    if mode is None:
+        return None
+    return (f"{path} was readable by other users (mode {mode & 0o777:04o}); traycreds made it "
+            "0600 because it now holds credentials.")
+
+
 def write_profile(role: Role, creds: Credentials, *, profile: str | None = None,
-                  take_over: bool = False, path: Path | None = None) -> tuple[str, Path | None]:
-    """Write the role's temporary credentials into its section; returns (section, backup)."""
+                  take_over: bool = False, path: Path | None = None) -> WrittenProfile:
+    """Write the role's temporary credentials into its section."""
     path = path or paths.aws_credentials_file()
     name = profile_for(role, profile)
     values = credential_values(creds)
-    saved = inifile.edit(path, lambda text: credfile.upsert(
+    edited = inifile.edit(path, lambda text: credfile.upsert(
         text, str(path), name, values, owner=role.name, take_over=take_over),
-        keep_backup=take_over)
-    return name, saved
+        keep_backup=take_over, private=True)
+    return WrittenProfile(name, edited.backup, _private_note(path, edited.loosened_mode))
 
 
 def remove_profile(name: str, *, path: Path | None = None) -> bool:
@@ -72,6 +87,15 @@ def clean_expired(now: datetime, *, path: Path | None = None) -> list[str]:
 
     inifile.edit(path, change)
     return list(cleaned)
+
+
+def remove_stale_temp_files() -> int:
+    """Temp files of traycreds' own files left by killed writers (``traycreds clean``)."""
+    files = [paths.aws_credentials_file(), paths.aws_config_file(), paths.settings_file(),
+             paths.data_dir() / paths.KEY_INDEX_NAME]
+    # A symlinked file is written beside its target: look there too.
+    targets = set(files) | {Path(os.path.realpath(f)) for f in files}
+    return sum(atomic.remove_stale_temps(target) for target in sorted(targets))
 
 
 def traycreds_command() -> str:
@@ -130,7 +154,7 @@ def remove_plaintext_key(source: str, *, path: Path | None = None) -> Path | Non
     path = path or paths.aws_credentials_file()
     keys = (credfile.KEY_ID_KEY, credfile.SECRET_KEY)
     return inifile.edit(path, lambda text: credfile.remove_keys(text, str(path), source, keys),
-                        keep_backup=True)
+                        keep_backup=True).backup
 
 
 def tray_profile_name(role: Role, suffix: str) -> str:

@@ -15,11 +15,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
-from traycreds.adapters.atomic import write_atomic
+from traycreds.adapters import paths
+from traycreds.adapters.atomic import ensure_folder, write_atomic
 from traycreds.core.errors import FileError
 
 LOCK_TIMEOUT = 10.0
@@ -35,8 +37,8 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """An exclusive lock shared by every traycreds process editing ``path``."""
     target = lock_path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(target, "a+b")  # noqa: SIM115 - held for the with block
+        ensure_folder(target.parent)
+        handle = _open_lock(target)
     except OSError as exc:
         raise _file_error(exc, path, "lock") from None
     deadline = time.monotonic() + timeout
@@ -50,6 +52,26 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     finally:
         _unlock(handle)
         handle.close()
+
+
+def _open_lock(target: Path) -> IO[bytes]:
+    """Open (or create, 0600) the lock file itself, never a file a link points to."""
+    if os.path.islink(target):  # where O_NOFOLLOW is missing (Windows), and a clear message
+        raise _lock_is_a_link(target)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target, flags | getattr(os, "O_BINARY", 0), 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # made a link since the check above
+            raise _lock_is_a_link(target) from None
+        raise
+    return os.fdopen(fd, "r+b")
+
+
+def _lock_is_a_link(target: Path) -> FileError:
+    return FileError(f"The lock file {target} is a symbolic link; traycreds does not create or "
+                     "open files through it. Remove the link (traycreds makes a plain lock "
+                     "file again) and try again. Nothing was changed.", title="Lock file is a link")
 
 
 def _try_lock(handle: IO[bytes]) -> bool:
@@ -98,14 +120,14 @@ def _file_error(exc: OSError, path: Path, doing: str) -> FileError:
     return FileError(f"Could not {doing} {path}: {why}. The file was left as it was.")
 
 
-def read(path: Path) -> tuple[str, bytes]:
-    """(text, BOM prefix or b''); a missing file reads as empty."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+def read(path: Path, limit: int = paths.AWS_FILE_LIMIT) -> tuple[str, bytes]:
+    """(text, BOM prefix or b''); a missing file reads as empty.
+
+    Not a regular file, or over ``limit`` bytes: FileError (exit 8), nothing read.
+    """
+    raw = paths.read_bounded(path, limit, FileError)
+    if raw is None:
         return "", b""
-    except OSError as exc:
-        raise _file_error(exc, path, "read") from None
     bom = _BOM if raw.startswith(_BOM) else b""
     try:
         return raw[len(bom):].decode("utf-8"), bom
@@ -143,28 +165,67 @@ def _read_only(path: Path) -> bool:
 
 
 def _target(path: Path) -> Path:
-    """The file to edit: a symlink (say into a dotfiles repository) is followed, not replaced."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    """The file to edit: a symlink (say into a dotfiles repository) is followed, not replaced.
+
+    Only to an existing file of the link's owner: a dangling link would make traycreds
+    create a file wherever the link points (as root, anywhere), and a link to someone
+    else's file would write secrets into it.
+    """
+    if not path.is_symlink():
+        return path
+    real = Path(os.path.realpath(path))
+    try:
+        link, target = os.lstat(path), os.stat(path)
+    except FileNotFoundError:
+        raise FileError(f"{path} is a symbolic link to {real}, which does not exist. traycreds "
+                        "does not create files through a link. Create that file yourself if "
+                        "the link is right (or remove the link), then try again.",
+                        title="Dangling link") from None
+    except OSError as exc:
+        raise _file_error(exc, path, "follow the link") from None
+    if not stat.S_ISREG(target.st_mode):
+        raise FileError(f"{path} is a symbolic link to {real}, which is not a regular file "
+                        f"({paths.file_kind(target.st_mode)}); traycreds reads and writes only "
+                        "regular files. Point the link at a plain file, or remove it.",
+                        title="Link to something that is not a file")
+    if sys.platform != "win32" and link.st_uid != target.st_uid:
+        raise FileError(f"{path} is a symbolic link to {real}, which belongs to another user "
+                        f"(uid {target.st_uid}) than the link (uid {link.st_uid}). traycreds "
+                        "will not write through it. Point the link at a file of the link's "
+                        "owner, or replace the link with a plain file.",
+                        title="Link to another user's file")
+    return real
 
 
-def edit(path: Path, change: Callable[[str], str], *, keep_backup: bool = False) -> Path | None:
-    """Apply ``change`` to the file's text under the lock; returns the backup, if kept.
+@dataclass(frozen=True)
+class Edited:
+    """What ``edit`` did besides the change itself."""
+
+    backup: Path | None = None  # the copy of the original, when one was kept
+    loosened_mode: int | None = None  # the mode the file had before it was made 0600
+
+
+def edit(path: Path, change: Callable[[str], str], *, keep_backup: bool = False,
+         private: bool = False) -> Edited:
+    """Apply ``change`` to the file's text under the lock.
 
     Nothing is written when the text comes back unchanged. A symlink is edited through:
-    the file it points to is replaced, and the link stays.
+    the file it points to is replaced, and the link stays. With ``private`` (the change
+    writes secrets) a file group or others could read becomes 0600.
     """
     path = _target(path)
     with locked(path):
         text, bom = read(path)
         new = change(text)
         if new == text:
-            return None
+            return Edited()
         if _read_only(path):
             raise FileError(f"{path} is read-only; traycreds will not override that. Make it "
                             "writable, or write to another file (AWS_SHARED_CREDENTIALS_FILE).")
         try:
             saved = backup(path, bom + text.encode("utf-8")) if keep_backup and text else None
-            write_atomic(path, bom + new.encode("utf-8"), mode=0o600)
+            del text  # a large file: keep only the new text (and slices of it) in memory
+            loosened = write_atomic(path, [bom, new], mode=0o600, private=private)
         except OSError as exc:
             raise _file_error(exc, path, "write") from None
-        return saved
+        return Edited(saved, loosened)

@@ -15,8 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from traycreds.adapters import paths
 from traycreds.adapters.atomic import write_atomic
-from traycreds.core.errors import KeyringError, SourceKeyMissingError
+from traycreds.core.errors import FileError, KeyringError, SourceKeyMissingError
 from traycreds.core.models import Credentials
 
 SERVICE = "traycreds"
@@ -190,11 +191,12 @@ class KeyStore:
         return existed
 
     def index(self) -> dict[str, dict[str, str]]:
-        try:
-            data = json.loads(self._index_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        raw = paths.read_bounded(self._index_path, paths.KEY_INDEX_LIMIT, FileError)
+        if raw is None:
             return {}
-        except ValueError:
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError too: an unreadable index lists nothing
             return {}
         return data if isinstance(data, dict) else {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from traycreds.adapters import inifile
+from traycreds.adapters import inifile, paths
 from traycreds.adapters.atomic import write_atomic
 from traycreds.core.errors import ConfigError
 from traycreds.core.settings import AppSettings
@@ -16,7 +16,7 @@ def save_app_settings(path: Path, settings: AppSettings, template: str = "") -> 
     from tomlkit.exceptions import ParseError
 
     with inifile.locked(path):
-        text, bom = inifile.read(path)
+        text, bom = inifile.read(path, paths.SETTINGS_FILE_LIMIT)
         try:
             doc = tomlkit.parse(text or template)
         except ParseError as exc:

@@ -280,7 +280,7 @@ class AppService:
             from traycreds import profiles
 
             issued = self._issue(role)
-            name, _ = profiles.write_profile(issued.role, issued.credentials)
+            name, _, note = profiles.write_profile(issued.role, issued.credentials)
             self._written[role] = name
             if issued.credentials.expiration is not None:  # profile targets may auto-refresh
                 self.scheduler.track(role, issued.credentials.expiration,
@@ -288,7 +288,8 @@ class AppService:
             self._notifier.notify(
                 f"{issued.role.display_name} written to [{name}]",
                 f"{paths.aws_credentials_file()} now holds it until "
-                f"{local_time(issued.credentials.expiration)}. Use: aws --profile {name}")
+                f"{local_time(issued.credentials.expiration)}. Use: aws --profile {name}"
+                + (f" {note}" if note else ""))
 
         return self._role_job(role, job)
 

@@ -242,8 +242,10 @@ def cmd_write(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     issued = _engine(ctx).issue(args.role, fresh=args.fresh)
     _notes(issued.notes)
-    name, saved = profiles.write_profile(role, issued.credentials, profile=args.profile,
-                                         take_over=args.take_over)
+    name, saved, note = profiles.write_profile(role, issued.credentials, profile=args.profile,
+                                               take_over=args.take_over)
+    if note:
+        _notes((note,))
     expires = issued.credentials.expiration
     until = f", expires {format_expiration(expires)}" if expires else ""
     _out(f"Wrote {role.name}'s credentials to [{name}] in {target}{until}.\n"
@@ -258,6 +260,10 @@ def cmd_clean(args: argparse.Namespace, ctx: Context) -> int:
     from traycreds import profiles
     from traycreds.core.models import utc_now
 
+    stale = profiles.remove_stale_temp_files()
+    if stale:
+        _out(f"Removed {stale} stale temp file{'s' if stale > 1 else ''} left by interrupted "
+             "writes (they may have held credentials).\n")
     cleaned = profiles.clean_expired(utc_now())
     target = paths.aws_credentials_file()
     if cleaned:

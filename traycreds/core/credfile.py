@@ -11,6 +11,7 @@ caller explicitly takes it over.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,31 +40,75 @@ class OwnedSection:
     line: int  # 1-based
 
 
+def unsafe_name_character(name: str) -> str | None:
+    """The first character that a profile name must not hold, shown for a message, or None.
+
+    ``$``, backticks and control characters: no AWS tool needs them, and a file a shell
+    might source (a credentials file reached through a link) must never get them.
+    """
+    for char in name:
+        if char in "$`":
+            return repr(char)
+        if unicodedata.category(char) == "Cc":
+            return f"U+{ord(char):04X} (a control character)"
+    return None
+
+
+def unsafe_name_message(name: str) -> str | None:
+    char = unsafe_name_character(name)
+    if char is None:
+        return None
+    return (f"{name!r} cannot be a profile name: it holds {char}, which traycreds never writes "
+            "into the AWS files (no AWS tool needs it, and a shell might run it). Rename the "
+            "profile to letters, digits and -_.@+.")
+
+
 def check_section_name(name: str) -> str:
+    if (message := unsafe_name_message(name)) is not None:
+        raise FileError(message, title="Invalid profile name")
     if not _SECTION_NAME.match(name) or name != name.strip():
         raise FileError(f"{name!r} cannot be a profile name: avoid brackets, #, ; and line "
                         "breaks, and leading or trailing spaces.", title="Invalid profile name")
     return name
 
 
+def _first_problem(problems: list[tuple[int, str]], path: str) -> None:
+    if problems:
+        line, message = problems[0]
+        raise FileError(f"{path}, line {line}: {message}. Fix that line; traycreds changed "
+                        "nothing in the file.", title="Cannot read the file")
+
+
 def parse_checked(text: str, path: str) -> ini.Document:
     """The document, or an error naming the first bad line; the file is then left alone."""
     doc = ini.parse(text)
-    if doc.problems:
-        line, message = doc.problems[0]
-        raise FileError(f"{path}, line {line}: {message}. Fix that line; traycreds changed "
-                        "nothing in the file.", title="Cannot read the file")
+    _first_problem(doc.problems, path)
     return doc
 
 
-def _find(doc: ini.Document, path: str, match: Callable[[str], bool]) -> ini.Section | None:
-    found = [s for s in doc.sections if match(s.name)]
+def _outline_checked(text: str, path: str) -> ini.Outline:
+    """As parse_checked, for the edits: linear in the file's size, whatever its shape."""
+    outline = ini.outline(text, first_problem_only=True)
+    _first_problem(outline.problems, path)
+    return outline
+
+
+def _find(outline: ini.Outline, path: str, match: Callable[[str], bool]) -> ini.Header | None:
+    found = [h for h in outline.headers if match(h.name)]
     if len(found) > 1:
-        lines = " and ".join(str(s.start + 1) for s in found)
+        lines = " and ".join(str(outline.line_number(h.start)) for h in found)
         raise FileError(f"{path}: the section [{found[0].name}] appears more than once (lines "
                         f"{lines}). Merge them by hand; traycreds changed nothing.",
                         title="Duplicate section")
     return found[0] if found else None
+
+
+def _splice(outline: ini.Outline, header: ini.Header, lines: Sequence[str],
+            cut_from: int | None = None) -> str:
+    """The text with the section's span replaced by ``lines``; every other byte as it was."""
+    text = outline.text
+    return "".join((text[:header.start if cut_from is None else cut_from], *lines,
+                    text[header.end:]))
 
 
 def _ending(line: str, default: str) -> str:
@@ -85,17 +130,29 @@ def _parse_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
+_OWNER_MARK = re.compile(re.escape(OWNER_KEY), re.IGNORECASE)
+
+
 def owned_sections(text: str) -> list[OwnedSection]:
-    doc = ini.parse(text)
-    return [OwnedSection(s.name, s.get(OWNER_KEY) or "", _parse_time(s.get(EXPIRATION_KEY)),
-                         s.start + 1)
-            for s in doc.sections if s.get(OWNER_KEY) is not None]
+    outline = ini.outline(text)
+    found = []
+    for header in outline.headers:
+        # Only a section whose text holds the key can carry it (keys are matched
+        # case-insensitively); the others need no parsing at all.
+        if not _OWNER_MARK.search(text, header.start, header.end):
+            continue
+        _, section = outline.section(header)
+        if section.get(OWNER_KEY) is not None:
+            found.append(OwnedSection(section.name, section.get(OWNER_KEY) or "",
+                                      _parse_time(section.get(EXPIRATION_KEY)),
+                                      outline.line_number(header.start)))
+    return found
 
 
 def _set_values(doc: ini.Document, section: ini.Section, values: Sequence[tuple[str, str]],
-                drop: Sequence[str] = ()) -> list[str]:
+                nl: str, drop: Sequence[str] = ()) -> list[str]:
+    """The section's lines (``doc`` is the section alone) with ``values`` set."""
     lines = list(doc.lines)
-    nl = doc.newline()
     last = section.entries[-1].end if section.entries else section.start + 1
     # A section that ends the file without a final newline: edit as if the newline were
     # there, then take it off the new last line, so that no two lines run together.
@@ -131,72 +188,83 @@ def upsert(text: str, path: str, name: str, values: Sequence[tuple[str, str]], *
     mark is refused unless ``take_over``. Without ``owner`` keys are only added to or
     updated in the user's section (``credential_process`` in ~/.aws/config).
     """
-    doc = parse_checked(text, path)
-    section = _find(doc, path, match or (lambda n: n == name))
+    outline = _outline_checked(text, path)
+    header_found = _find(outline, path, match or (lambda n: n == name))
     values = list(values) + ([(OWNER_KEY, owner)] if owner is not None else [])
     for key, value in values:
         if any(c in value for c in "\r\n\0"):
             raise FileError(f"The value for {key} contains a line break; nothing was written.")
-    if section is None:
-        lines = list(doc.lines)
-        nl = doc.newline()
-        if lines:
-            if not _ending(lines[-1], ""):
-                lines[-1] += nl
+    nl = outline.newline()
+    if header_found is None:
+        pieces = [text]
+        if text:
+            if not text.endswith(("\n", "\r")):
+                pieces.append(nl)
             # Always one blank line before the new section, even after a blank line, so
             # that remove_section (which takes exactly one) gives the file back as it was.
-            lines.append(nl)
-        lines.append(f"[{header or check_section_name(name)}]{nl}")
-        lines += [f"{key} = {value}{nl}" for key, value in values]
-        return "".join(lines)
+            pieces.append(nl)
+        pieces.append(f"[{header or check_section_name(name)}]{nl}")
+        pieces += [f"{key} = {value}{nl}" for key, value in values]
+        return "".join(pieces)
+    doc, section = outline.section(header_found)
     if owner is not None and section.get(OWNER_KEY) is None and not take_over:
         raise SectionNotOursError(
-            f"{path} already has a section [{section.name}] (line {section.start + 1}) that "
-            "traycreds did not write, perhaps your long-term keys. It was not changed. Write "
-            "to another profile (--profile NAME), or replace it with --take-over (a backup "
-            "is kept).")
+            f"{path} already has a section [{section.name}] (line "
+            f"{outline.line_number(header_found.start)}) that traycreds did not write, perhaps "
+            "your long-term keys. It was not changed. Write to another profile (--profile "
+            "NAME), or replace it with --take-over (a backup is kept).")
     # Our section holds one set of credentials: a key the new set lacks (a session token,
     # an expiration) must not stay behind from the last one.
     given = {key for key, _ in values}
     stale = [key for key in _CREDENTIAL_KEYS if key not in given] if owner is not None else []
-    return "".join(_set_values(doc, section, values, stale))
+    return _splice(outline, header_found, _set_values(doc, section, values, nl, stale))
 
 
-def _drop(lines: list[str], start: int, end: int) -> None:
+def _line_before(text: str, offset: int) -> int:
+    """Where the line that ends at ``offset`` starts."""
+    content_end = offset - (2 if text.endswith("\r\n", 0, offset) else 1)
+    return max(text.rfind("\n", 0, content_end), text.rfind("\r", 0, content_end)) + 1
+
+
+def _drop(outline: ini.Outline, header: ini.Header, lines: list[str], end: int) -> str:
+    """The text without the section's lines up to ``end`` and the blank lines after them."""
     while end < len(lines) and not lines[end].strip():
         end += 1
-    if end == len(lines) and start > 0 and not lines[start - 1].strip():
-        start -= 1  # the section ended the file: drop the one blank line upsert put before it
-    del lines[start:end]
+    text = outline.text
+    cut_from = header.start
+    if end == len(lines) and header.end == len(text) and header.start > 0:
+        before = _line_before(text, header.start)
+        if not text[before:header.start].strip():
+            cut_from = before  # the section ended the file: drop the blank line upsert put
+    return _splice(outline, header, lines[end:], cut_from)
 
 
 def remove_section(text: str, path: str, name: str) -> tuple[str, bool]:
     """Remove our section ``name``; returns (text, whether it was there). Others refused."""
-    doc = parse_checked(text, path)
-    section = _find(doc, path, lambda n: n == name)
-    if section is None:
+    outline = _outline_checked(text, path)
+    header = _find(outline, path, lambda n: n == name)
+    if header is None:
         return text, False
+    doc, section = outline.section(header)
     if section.get(OWNER_KEY) is None:
         raise SectionNotOursError(f"[{name}] in {path} was not written by traycreds; it was "
                                   "left as it is.")
-    lines = list(doc.lines)
     last = section.entries[-1].end if section.entries else section.start + 1
-    _drop(lines, section.start, last)
-    return "".join(lines), True
+    return _drop(outline, header, list(doc.lines), last), True
 
 
 def remove_keys(text: str, path: str, name: str, keys: Sequence[str]) -> str:
     """Delete ``keys`` from section ``name``; a section left with no keys goes too."""
-    doc = parse_checked(text, path)
-    section = _find(doc, path, lambda n: n == name)
-    if section is None:
+    outline = _outline_checked(text, path)
+    header = _find(outline, path, lambda n: n == name)
+    if header is None:
         return text
+    doc, section = outline.section(header)
     lines = list(doc.lines)
     remaining = [e for e in section.entries if e.key not in keys]
     if not remaining:
-        _drop(lines, section.start, section.entries[-1].end if section.entries
-              else section.start + 1)
-        return "".join(lines)
+        return _drop(outline, header, lines, section.entries[-1].end if section.entries
+                     else section.start + 1)
     for entry in sorted((e for e in section.entries if e.key in keys), key=lambda e: -e.line):
         del lines[entry.line:entry.end]
-    return "".join(lines)
+    return _splice(outline, header, lines)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from traycreds.core.awsconfig import Profile
+from traycreds.core.credfile import unsafe_name_message
 from traycreds.core.errors import ConfigError, UnknownRoleError
 from traycreds.core.models import Problem, Role
 from traycreds.core.settings import ROLE_KEYS, RoleEntry, Settings
@@ -70,8 +71,12 @@ def _as_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _validate(fields: Mapping[str, Any], name: str) -> str | None:
+def _validate(fields: Mapping[str, Any], name: str, profile: str | None = None) -> str | None:
     """What is wrong with a role's fields, or None."""
+    # The role's name (or its profile setting) becomes a section in ~/.aws/credentials.
+    for section in (name, profile):
+        if section is not None and (unsafe := unsafe_name_message(section)) is not None:
+            return unsafe
     arn = fields.get("role_arn")
     if not arn or not _ROLE_ARN.match(str(arn)):
         return (f"role_arn {arn!r} is not an IAM role ARN "
@@ -170,7 +175,8 @@ def build_catalog(profiles: Mapping[str, Profile], settings: Settings,
             fields.update({k: v for k, v in entry.values.items() if k in ROLE_KEYS})
         where = profile.path if profile else settings.path
         line = profile.line if profile else (entry.line if entry else None)
-        if (error := _validate(fields, name)) is not None:
+        profile_setting = _as_str(entry.values.get("profile")) if entry is not None else None
+        if (error := _validate(fields, name, profile_setting)) is not None:
             problem = Problem(where, line, f"role {name!r}: {error}",
                               "Fix it there; the other roles still load.", role=name)
             broken[name] = problem
