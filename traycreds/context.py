@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,8 +88,12 @@ class Context:
             self._keys = KeyStore(paths.data_dir() / "sources.json")
         return self._keys
 
-    def engine(self, prompt_mfa: MfaPrompt) -> Engine:
+    def engine(self, prompt_mfa: MfaPrompt, *,
+               sts_deadline: Callable[[], float] | None = None) -> Engine:
+        """``sts_deadline``: read at each STS call (the tray passes its current setting)."""
         from traycreds.adapters.sts import BotoSts
         from traycreds.engine import Engine
 
-        return Engine(self.catalog, self.keys, BotoSts(), prompt_mfa, env=self.env)
+        deadline = sts_deadline or (lambda: self.settings.app.sts_timeout_seconds)
+        return Engine(self.catalog, self.keys, BotoSts(deadline=deadline), prompt_mfa,
+                      env=self.env)

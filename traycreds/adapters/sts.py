@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,6 +20,11 @@ from traycreds.core.models import Credentials, Identity, utc_now
 # Skew beyond this makes SigV4 fail; AWS allows 5 minutes.
 SKEW_TOLERANCE = 300.0
 _RETRIES = {"mode": "standard", "total_max_attempts": 4}  # the first try included
+# One operation, retries included, ends by then whatever the server does (the setting
+# sts_timeout_seconds; botocore's read_timeout alone bounds each socket read, not a call).
+DEFAULT_DEADLINE = 30.0
+# The most of an answer read (stscall.py): STS answers are a few KiB; more is abandoned.
+MAX_STS_RESPONSE = 1024 * 1024
 
 for _name in ("botocore", "boto3", "urllib3"):
     logging.getLogger(_name).setLevel(logging.WARNING)
@@ -103,6 +108,38 @@ def translate_client_error(exc: Any, *, action: str, target: str, caller: str,
         f"AWS answered {code} to {action} {target}: {aws_message}", title=f"AWS error {code}")
 
 
+def _where(call: Any, endpoint: Endpoint) -> str:
+    return str(call.url or endpoint.url or f"STS in {endpoint.region}")
+
+
+def _utc(value: Any) -> datetime | None:
+    """An answer's Expiration as aware UTC (botocore parses it; a string is parsed here)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    moment: datetime = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _deadline_error(where: str, seconds: float) -> errors.NetworkError:
+    return errors.NetworkError(
+        f"No complete answer from {where} within {seconds:g} s (retries included), so "
+        "traycreds stopped waiting. Check the network, VPN or proxy, and the endpoint "
+        "settings (AWS_ENDPOINT_URL_STS, endpoint_url); on a slow link raise "
+        "sts_timeout_seconds under [app] in the settings ('traycreds config edit').")
+
+
+def bad_answer(where: str, reason: str) -> errors.BadResponseError:
+    return errors.BadResponseError(
+        f"{where} answered {reason}. Check that AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL or the "
+        "profile's endpoint_url point at STS, and that no proxy or captive portal (a Wi-Fi "
+        "sign-in page) rewrites answers; then try again.")
+
+
 def boto_session() -> Any:
     """A boto3 session that ignores AWS_PROFILE.
 
@@ -119,12 +156,21 @@ def boto_session() -> Any:
 
 
 class BotoSts:
-    """The STS port, on boto3. Import cost is paid on first use, not at import."""
+    """The STS port, on boto3. Import cost is paid on first use, not at import.
 
-    def __init__(self, clock: Any = utc_now) -> None:
+    ``deadline``: seconds one operation may take, retries included (a number, or a
+    callable read at each call so a reloaded setting applies to the next one).
+    """
+
+    def __init__(self, clock: Any = utc_now,
+                 deadline: float | Callable[[], float] = DEFAULT_DEADLINE) -> None:
         self._clock = clock
+        self._deadline = deadline
         self._lock = threading.Lock()
         self._session: Any = None
+
+    def deadline_seconds(self) -> float:
+        return self._deadline() if callable(self._deadline) else self._deadline
 
     def _client(self, creds: Credentials, endpoint: Endpoint) -> Any:
         with self._lock:
@@ -148,32 +194,42 @@ class BotoSts:
               target: str, caller: str, **params: Any) -> dict[str, Any]:
         from botocore import exceptions as bx
 
+        from traycreds.adapters import stscall
+
         secrets = (creds.secret_access_key, creds.session_token, params.get("TokenCode"))
+        call = stscall.Call(self.deadline_seconds())
         try:
-            client = self._client(creds, endpoint)
-            result: dict[str, Any] = getattr(client, operation)(**params)
-            return result
+            return stscall.perform(call, lambda: self._client(creds, endpoint), operation,
+                                   params)
+        except stscall.DeadlineExceeded:
+            raise _deadline_error(_where(call, endpoint), call.seconds) from None
+        except stscall.BadAnswer as exc:
+            raise bad_answer(_where(call, endpoint), exc.reason) from None
         except bx.ClientError as exc:
             raise translate_client_error(exc, action=action, target=target, caller=caller,
                                          secrets=secrets, now=self._clock()) from None
         except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
                 bx.ConnectionClosedError) as exc:
-            where = endpoint.url or f"STS in {endpoint.region}"
             raise errors.NetworkError(
-                f"No answer from {where} ({type(exc).__name__}). Check the network, VPN or "
-                "proxy, and the endpoint settings (AWS_ENDPOINT_URL_STS, endpoint_url).") from None
+                f"No answer from {_where(call, endpoint)} ({type(exc).__name__}). Check the "
+                "network, VPN or proxy, and the endpoint settings (AWS_ENDPOINT_URL_STS, "
+                "endpoint_url).") from None
         except bx.BotoCoreError as exc:
             raise errors.TraycredsError(redact(str(exc), secrets),
                                         title="AWS SDK error") from None
 
-    @staticmethod
-    def _credentials(result: dict[str, Any]) -> Credentials:
-        raw = result["Credentials"]
-        expiration = raw["Expiration"]
-        if isinstance(expiration, datetime):
-            expiration = expiration.astimezone(timezone.utc)
-        return Credentials(raw["AccessKeyId"], raw["SecretAccessKey"], raw["SessionToken"],
-                           expiration)
+    def _credentials(self, result: dict[str, Any], endpoint: Endpoint) -> Credentials:
+        raw = result.get("Credentials")
+        raw = raw if isinstance(raw, dict) else {}
+        names = ("AccessKeyId", "SecretAccessKey", "SessionToken")
+        values = [raw.get(name) for name in names]
+        expiration = _utc(raw.get("Expiration"))
+        if not all(isinstance(v, str) and v for v in values) or expiration is None:
+            raise bad_answer(endpoint.url or f"STS in {endpoint.region}",
+                             "without usable credentials (AccessKeyId, SecretAccessKey, "
+                             "SessionToken and Expiration)")
+        key_id, secret, token = (str(v) for v in values)
+        return Credentials(key_id, secret, token, expiration)
 
     def assume_role(self, creds: Credentials, *, role_arn: str, session_name: str,
                     duration: int, endpoint: Endpoint, caller: str,
@@ -187,17 +243,22 @@ class BotoSts:
             params.update(SerialNumber=mfa_serial, TokenCode=token_code)
         result = self._call(creds, endpoint, "assume_role", action="assume", target=role_arn,
                             caller=caller, **params)
-        return self._credentials(result)
+        return self._credentials(result, endpoint)
 
     def get_session_token(self, creds: Credentials, *, duration: int, endpoint: Endpoint,
                           caller: str, mfa_serial: str, token_code: str) -> Credentials:
         result = self._call(creds, endpoint, "get_session_token", action="start an MFA session",
                             target=f"with {mfa_serial}", caller=caller, DurationSeconds=duration,
                             SerialNumber=mfa_serial, TokenCode=token_code)
-        return self._credentials(result)
+        return self._credentials(result, endpoint)
 
     def get_caller_identity(self, creds: Credentials, *, endpoint: Endpoint,
                             caller: str) -> Identity:
         result = self._call(creds, endpoint, "get_caller_identity", action="identify",
                             target="itself", caller=caller)
-        return Identity(result["Account"], result["Arn"], result["UserId"])
+        values = [result.get(name) for name in ("Account", "Arn", "UserId")]
+        if not all(isinstance(v, str) and v for v in values):
+            raise bad_answer(endpoint.url or f"STS in {endpoint.region}",
+                             "without the caller's identity (Account, Arn and UserId)")
+        account, arn, user_id = (str(v) for v in values)
+        return Identity(account, arn, user_id)

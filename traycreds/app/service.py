@@ -129,8 +129,13 @@ class AppService:
     def _ensure_engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                self._engine = self._context().engine(self._dialogs.ask_mfa)
+                # The deadline is read at each call: a reload applies a changed setting.
+                self._engine = self._context().engine(self._dialogs.ask_mfa,
+                                                      sts_deadline=self._sts_deadline)
             return self._engine
+
+    def _sts_deadline(self) -> float:
+        return self._context().settings.app.sts_timeout_seconds
 
     def reload(self) -> None:
         fresh = Context()

@@ -30,6 +30,7 @@ class ExitCode(IntEnum):
     THROTTLED = 16
     NETWORK = 17
     NOT_RUNNING = 18
+    BAD_RESPONSE = 19
 
 
 class TraycredsError(Exception):
@@ -130,3 +131,10 @@ class NetworkError(TraycredsError):
 class NotRunningError(TraycredsError):
     title = "traycreds is not running"
     exit_code = ExitCode.NOT_RUNNING
+
+
+class BadResponseError(TraycredsError):
+    """The endpoint answered, but not with an STS response (a captive portal, a proxy)."""
+
+    title = "STS answered with something that is not an STS response"
+    exit_code = ExitCode.BAD_RESPONSE

@@ -6,6 +6,7 @@ Example::
     default_shell = "cmd"            # cmd, powershell, bash, zsh, fish, dotenv, json
     warn_before_minutes = [15, 5]    # expiry warnings
     clipboard_clear_seconds = 45     # 0 = never clear
+    sts_timeout_seconds = 30         # give up on one STS call (retries included) after this
 
     [roles.prod-admin]               # presentation for a role from ~/.aws/config
     label = "Production admin"
@@ -49,6 +50,8 @@ PRESENTATION_KEYS = ("label", "group", "colour", "order", "favourite", "profile"
                      "auto_refresh")
 _ALIASES = {"color": "colour", "favorite": "favourite"}
 SHELL_NAMES = ("cmd", "powershell", "bash", "zsh", "fish", "dotenv", "json")
+# One STS call, its retries included, ends by this deadline whatever the server does.
+STS_TIMEOUT_RANGE = (5, 120)  # 120: under the 180 s a CLI waits for the tray's answer
 
 # What 'config edit' and 'Open settings file' create when there is no settings file yet.
 SETTINGS_TEMPLATE = '''# traycreds settings. Roles come from ~/.aws/config (profiles with role_arn);
@@ -58,6 +61,7 @@ SETTINGS_TEMPLATE = '''# traycreds settings. Roles come from ~/.aws/config (prof
 # default_shell = "bash"          # cmd, powershell, bash, zsh, fish, dotenv, json
 # warn_before_minutes = [15, 5]
 # clipboard_clear_seconds = 45    # 0 = never clear
+# sts_timeout_seconds = 30        # give up on an STS call after this (5 to 120)
 
 # [roles.prod-admin]              # presentation for a role in ~/.aws/config
 # label = "Production admin"
@@ -80,6 +84,7 @@ class AppSettings:
     clipboard_clear_seconds: int = 45
     auto_refresh: bool = True
     clean_expired: bool = False
+    sts_timeout_seconds: float = 30
     # Not in the file: the OS decides (autostart entry, Run key, LaunchAgent). Settings...
     # shows and changes it alongside the rest.
     start_at_login: bool = False
@@ -126,6 +131,19 @@ def _key_lines(lines: list[str], start: int) -> dict[str, int]:
     return found
 
 
+def _sts_timeout(raw: dict[str, Any], base: AppSettings, path: str,
+                 problems: list[Problem]) -> float:
+    value = raw.get("sts_timeout_seconds", base.sts_timeout_seconds)
+    low, high = STS_TIMEOUT_RANGE
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    problems.append(
+        Problem(path, None, f"[app] sts_timeout_seconds must be a number of seconds from {low} "
+                f"to {high}.", "For example: sts_timeout_seconds = 30 (the default).")
+    )
+    return base.sts_timeout_seconds
+
+
 def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
     if not isinstance(raw, dict):
         return AppSettings()
@@ -152,6 +170,7 @@ def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
                     "For example: clipboard_clear_seconds = 45 (0 never clears).")
         )
         clear = base.clipboard_clear_seconds
+    sts_timeout = _sts_timeout(raw, base, path, problems)
     flags = {}
     for key in ("auto_refresh", "clean_expired"):
         value = raw.get(key, getattr(base, key))
@@ -163,6 +182,7 @@ def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
         default_shell=shell,
         warn_before_minutes=tuple(sorted(set(warn), reverse=True)),
         clipboard_clear_seconds=clear,
+        sts_timeout_seconds=sts_timeout,
         **flags,
     )
 
