@@ -92,7 +92,9 @@ for key, name in (("script_re", "re"),  # the first line of pip's console script
                   ("entry", "traycreds.cli.entry"), ("fast", "traycreds.cli.fast"),
                   ("json", "json"), ("errors", "traycreds.core.errors"),
                   ("protocol", "traycreds.channel.protocol"),
-                  ("client", "traycreds.channel.client")):
+                  ("client", "traycreds.channel.client"),
+                  ("hardening", "traycreds.adapters.hardening"),
+                  ("shells", "traycreds.core.shells")):
     t = time.perf_counter()
     __import__(name)
     phases[key] = time.perf_counter() - t
@@ -129,9 +131,12 @@ BREAKDOWN: list[tuple[str, common.Phase]] = [
      p["errors"] + p["protocol"]),
     ("import traycreds.channel.client (its own code, _socket, _sha2)", lambda p, wall, bare:
      p["client"]),
-    ("request: key, connect, handshake, render in the tray, answer", lambda p, wall, bare:
-     p["request"]),
-    ("rest of try_fast(): parse argv, print", lambda p, wall, bare: p["run"] - p["request"]),
+    ("import traycreds.adapters.hardening, core.shells (checks, rendering)",
+     lambda p, wall, bare: p["hardening"] + p["shells"]),
+    ("request: check folder and key, connect, check peer, handshake, answer",
+     lambda p, wall, bare: p["request"]),
+    ("rest of try_fast(): parse argv, core limit, check document, render, print",
+     lambda p, wall, bare: p["run"] - p["request"]),
     ("exit (os._exit, no teardown), beyond a bare start + exit (wall - bare - in-process)",
      lambda p, wall, bare: wall - bare - p["in_process"]),
 ]
@@ -318,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           "command (it also compiles itself and imports io and json first). Each import row "
           "counts only what the rows above it had not imported yet.)")
     avoided = ("boto3", "botocore", "keyring", "pystray", "PIL", "argparse", "logging",
-               "multiprocessing", "pathlib", "socket", "hashlib", "hmac", "typing",
+               "multiprocessing", "pathlib", "socket", "hashlib", "hmac", "typing", "dataclasses",
                "traycreds.cli.main")
     heavy = [name for name in avoided if name in imported]
     print(f"\nModules `traycreds export` imported (python -X importtime, runtime install): "

@@ -55,6 +55,12 @@ def cli(env: dict[str, str], *args: str, importtime: bool = False,
     return result, modules
 
 
+def allow_core_dumps() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
 def credentials_of(bash_lines: str) -> tuple[str, str, str]:
     """What a real bash gets from ``eval`` of the exported lines."""
     shown = subprocess.run(
@@ -91,9 +97,10 @@ class Tray:
         self.log = ARTIFACTS / "fastpath" / f"tray-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as out:
+            # Allowed to dump core, so a test sees the tray lower the limit itself.
             self.proc = subprocess.Popen([sys.executable, "-m", "traycreds", "tray"],
                                          env=self.env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT, preexec_fn=allow_core_dumps)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
@@ -148,6 +155,15 @@ def test_export_is_answered_by_the_tray_with_the_credentials_it_holds(tray: Tray
                        aws_access_key_id=key_id, aws_secret_access_key=secret,
                        aws_session_token=token)
     assert sts.get_caller_identity()["Arn"].endswith("/fast-session")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/PID/limits")
+def test_the_tray_runs_without_core_dumps(tray: Tray) -> None:
+    """The tray holds credentials for hours: it sets its core limit to 0 (soft and hard) as it
+    starts (and clears the dumpable flag: test_hardening.py)."""
+    limits = Path(f"/proc/{tray.proc.pid}/limits").read_text().splitlines()
+    [core] = [line for line in limits if line.startswith("Max core file size")]
+    assert core.split()[4:6] == ["0", "0"], core
 
 
 def test_without_the_tray_the_command_line_does_the_work_itself(tray: Tray) -> None:

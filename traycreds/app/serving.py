@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from traycreds.app.service import AppService
-from traycreds.core import shells
 from traycreds.core.errors import UsageError
 from traycreds.core.models import Credentials, utc_now
 from traycreds.core.shells import format_expiration
@@ -43,18 +42,12 @@ def _text(args: dict[str, Any], key: str) -> str:
 
 def handlers(service: AppService) -> dict[str, Handler]:
     def credentials(args: dict[str, Any]) -> dict[str, Any]:
+        """A document, never lines to print: the caller checks it and renders it itself.
+        DefaultShell is the settings' default_shell, for 'export' without --shell."""
         issued = service.issue_for_caller(_text(args, "role"), fresh=bool(args.get("fresh")))
-        return credentials_document(issued.credentials, issued.region, issued.notes)
-
-    def render(args: dict[str, Any]) -> dict[str, Any]:
-        """Ready-to-print lines, so the caller needs neither the formatters nor settings."""
-        shell = args.get("shell")
-        chosen = shells.normalize_shell(shell if isinstance(shell, str) and shell
-                                        else service.state.default_shell)
-        issued = service.issue_for_caller(_text(args, "role"), fresh=bool(args.get("fresh")))
-        text = (shells.credential_process_json(issued.credentials) if chosen == "json"
-                else shells.render(chosen, issued.credentials, issued.region))
-        return {"text": text, "notes": list(issued.notes)}
+        document = credentials_document(issued.credentials, issued.region, issued.notes)
+        document["DefaultShell"] = service.state.default_shell
+        return document
 
     def source_credentials(args: dict[str, Any]) -> dict[str, Any]:
         # The one answer that carries a long-term key: for 'credential-process --source'.
@@ -87,6 +80,6 @@ def handlers(service: AppService) -> dict[str, Handler]:
         snapshot = service.state
         return {"roles": len(snapshot.roles), "problems": len(snapshot.broken)}
 
-    return {"credentials": credentials, "render": render, "forget": forget, "reload": reload,
+    return {"credentials": credentials, "forget": forget, "reload": reload,
             "source-credentials": source_credentials,
             "whoami": whoami, "state": state}

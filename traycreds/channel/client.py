@@ -18,6 +18,13 @@ its request only after the tray proved itself, so a program squatting on the add
 nothing. ``TCv1`` names this handshake: a later one gets another magic, and a client meeting
 one it does not know says so instead of guessing.
 
+Knowing the key is not enough: it must also be this user's tray. Before it sends anything the
+client checks what the tray's side checks (POSIX): the runtime folder is this user's and closed
+to others, the key file is a regular file of this user's with mode 0600 (opened without
+following links, never blocking on a FIFO), and the process at the socket runs as this user
+(SO_PEERCRED; LOCAL_PEERCRED on macOS). Anything else raises UntrustedTrayError, a
+NotRunningError: the command line warns in one line and does the work itself.
+
 Frames: on a Unix socket a 4-byte big-endian length, then the payload (the framing of
 multiprocessing's Connection); on Windows one message of the named pipe each, through
 multiprocessing's PipeConnection (``send_bytes``/``recv_bytes``).
@@ -25,6 +32,7 @@ multiprocessing's PipeConnection (``send_bytes``/``recv_bytes``).
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -56,6 +64,11 @@ _SERVER_LABEL = b"traycreds-server"
 _RUNTIME_DIR_ENV = "TRAYCREDS_RUNTIME_DIR"  # adapters/instance.py's RUNTIME_DIR_ENV
 _APP = "traycreds"
 _START_HINT = "Start traycreds (the tray app) and try again."
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_KEY_READ = 4 * KEY_BYTES  # more than a key file holds (64 hex digits and a newline)
 
 
 class NoAnswerError(TraycredsError):
@@ -68,6 +81,35 @@ class TrayStoppedError(TraycredsError):
 
 class ChannelAuthError(TraycredsError):
     title = "Cannot talk to traycreds"
+
+
+class UntrustedTrayError(NotRunningError):
+    """What sits where this user's tray would be fails a check: it may be another user's.
+    A NotRunningError, so callers fall back to doing the work themselves (after warning)."""
+
+    title = "Not using the tray"
+
+    def __init__(self, folder: str, why: str) -> None:
+        super().__init__(f"Ignoring the tray in {folder}: {why}. Remove that folder, or set "
+                         f"{_RUNTIME_DIR_ENV} to a folder of your own.")
+        self.folder, self.why = folder, why
+
+    def warning(self) -> str:
+        """One line for stderr (the command line then works without the tray)."""
+        return (f"traycreds: warning: ignoring the tray in {self.folder}: {self.why}; "
+                "working without it\n")
+
+
+_warned: set[str] = set()
+
+
+def warn_untrusted(error: UntrustedTrayError) -> None:
+    """Write the error's warning line to stderr once per process: the fast path and the full
+    command line after it may both meet the same tray."""
+    line = error.warning()
+    if line not in _warned:
+        _warned.add(line)
+        sys.stderr.write(line)
 
 
 class FrameTooLargeError(Exception):
@@ -122,19 +164,19 @@ def key_file(folder: str | os.PathLike[str]) -> Path:
 
 
 def read_key(folder: str | os.PathLike[str]) -> bytes:
+    """The session key in ``folder``, after checking (POSIX) that the folder and the key file
+    are this user's alone. Raises NotRunningError (no tray), UntrustedTrayError (a check
+    failed)."""
+    folder = os.fspath(folder)
     path = os.path.join(folder, KEY_NAME)
-    try:
-        with open(path, "rb") as file:
-            raw = file.read(4 * KEY_BYTES)
-    except FileNotFoundError:
-        raise NotRunningError(f"No tray is running for this user (no {path}). "
-                              f"{_START_HINT}") from None
-    except PermissionError:
-        raise NotRunningError(f"Cannot read {path}: permission denied. The runtime folder "
-                              "belongs to another user.") from None
-    except OSError as error:
-        raise NotRunningError(f"Cannot read {path}: {error.strerror or error}. "
-                              f"{_START_HINT}") from None
+    if sys.platform == "win32":  # the profile folder's ACL protects it; st_uid means nothing
+        raw = _read_key_file(path)
+    else:
+        folder_fd = _open_folder(folder, path)
+        try:
+            raw = _read_key_file(path, folder, folder_fd)
+        finally:
+            os.close(folder_fd)
     try:  # bytes.decode("ascii") needs no codec lookup, unlike open(encoding="ascii")
         key = bytes.fromhex(raw.decode("ascii"))
     except ValueError:
@@ -142,6 +184,112 @@ def read_key(folder: str | os.PathLike[str]) -> bytes:
     if len(key) != KEY_BYTES:
         raise NotRunningError(f"{path} is damaged. Quit the tray and start it again.")
     return key
+
+
+def _no_tray(path: str) -> NotRunningError:
+    return NotRunningError(f"No tray is running for this user (no {path}). {_START_HINT}")
+
+
+def _open_folder(folder: str, key_path: str) -> int:
+    """The runtime folder, opened without following a link and checked through the open
+    descriptor, so it cannot be swapped between the check and the use."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+    except FileNotFoundError:
+        raise _no_tray(key_path) from None
+    except OSError as error:
+        raise UntrustedTrayError(folder, _why_unopenable(folder, error, "folder")) from None
+    problem = _not_private(os.fstat(fd), "the folder")
+    if problem:
+        os.close(fd)
+        raise UntrustedTrayError(folder, problem)
+    return fd
+
+
+def _read_key_file(path: str, folder: str = "", folder_fd: int | None = None) -> bytes:
+    """At most _KEY_READ bytes of the key file. POSIX: opened below ``folder_fd`` without
+    following a link and without blocking (a FIFO would hang the caller), and checked to be a
+    regular file of this user's that no one else may read."""
+    flags = os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(KEY_NAME if folder_fd is not None else path, flags, dir_fd=folder_fd)
+    except FileNotFoundError:
+        raise _no_tray(path) from None
+    except OSError as error:
+        if folder_fd is None:
+            raise NotRunningError(f"Cannot read {path}: {error.strerror or error}. "
+                                  f"{_START_HINT}") from None
+        raise UntrustedTrayError(folder, _why_unopenable(path, error, "file")) from None
+    try:
+        if folder_fd is not None:
+            info = os.fstat(fd)
+            problem = (_not_private(info, path) if _is_regular(info.st_mode)
+                       else f"{path} is not a regular file")
+            if problem:
+                raise UntrustedTrayError(folder, problem)
+        return os.read(fd, _KEY_READ)
+    finally:
+        os.close(fd)
+
+
+def _is_regular(mode: int) -> bool:
+    return mode & 0o170000 == 0o100000  # stat.S_ISREG without importing stat
+
+
+def _not_private(info: os.stat_result, what: str) -> str:
+    """Why ``what`` (a path, or "the folder") is not this user's alone; "" when it is."""
+    euid = os.geteuid()
+    if info.st_uid != euid:
+        return f"{what} belongs to uid {info.st_uid}, not you ({euid})"
+    mode = info.st_mode & 0o7777
+    if mode & 0o077:
+        return f"{what} is open to other users (mode {mode:o}, not 700 or 600)"
+    return ""
+
+
+def _why_unopenable(path: str, error: OSError, kind: str) -> str:
+    """Why ``path`` could not be opened as this user's folder or file, in words."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        mode = 0
+    if mode & 0o170000 == 0o120000 or error.errno == errno.ELOOP:  # S_ISLNK
+        return f"{path} is a symbolic link"
+    if kind == "folder" and error.errno == errno.ENOTDIR:
+        return f"{path} is not a folder"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"{path} cannot be opened (permission denied): it belongs to another user"
+    return f"{path} cannot be opened ({error.strerror or error})"
+
+
+def peer_uid(sock: _socket.socket) -> int | None:
+    """The uid of the process at the other end of a connected Unix socket: SO_PEERCRED
+    (Linux: struct ucred {pid, uid, gid}), LOCAL_PEERCRED (macOS and the BSDs: struct xucred
+    {version, uid, ...}); None where the system offers neither. Raises OSError."""
+    if sys.platform.startswith("linux"):
+        raw = sock.getsockopt(_socket.SOL_SOCKET, getattr(_socket, "SO_PEERCRED", 17), 12)
+    elif sys.platform == "darwin" or "bsd" in sys.platform:
+        # SOL_LOCAL is 0 and LOCAL_PEERCRED 1 on both; xucred is 76 bytes.
+        raw = sock.getsockopt(0, getattr(_socket, "LOCAL_PEERCRED", 1), 76)
+    else:
+        return None
+    return int.from_bytes(raw[4:8], sys.byteorder)
+
+
+def _check_peer(conn: Frames, folder: str, address: str) -> None:
+    """The process serving ``address`` must run as this user: a folder of ours may still hold
+    a socket another user's process listens on (it placed it there, or we were given it)."""
+    if sys.platform == "win32":  # a named pipe per user; its ACL is the tray's
+        return
+    assert isinstance(conn, SocketFrames)
+    try:
+        uid = peer_uid(conn.sock)
+    except OSError as error:
+        raise UntrustedTrayError(folder, f"cannot tell who serves {address} "
+                                 f"({error.strerror or error})") from None
+    if uid is not None and uid != os.geteuid():
+        raise UntrustedTrayError(folder, f"the program at {address} runs as uid {uid}, "
+                                 f"not you ({os.geteuid()})")
 
 
 # --- frames ------------------------------------------------------------------------------------
@@ -331,7 +479,9 @@ def server_handshake(conn: Frames, key: bytes, deadline: float) -> None:
 def request(op: str, args: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:
     """Send one request to the running tray and return its result.
 
-    Raises NotRunningError (no tray for this user), ChannelAuthError (the key does not
+    Raises NotRunningError (no tray for this user), UntrustedTrayError (a NotRunningError:
+    the folder, the key file or the process serving the socket is not this user's alone; use
+    warn_untrusted), ChannelAuthError (the key does not
     match), NoAnswerError (nothing within ``timeout`` seconds; the handshake alone gets at
     most HANDSHAKE_LIMIT), TrayStoppedError (the tray died while answering), ProtocolError,
     or the TraycredsError the tray's handler raised, rebuilt with its title, message and
@@ -345,6 +495,7 @@ def request(op: str, args: dict[str, Any] | None = None, timeout: float = 5.0) -
     address = channel_address(folder)
     conn = _open(address, timeout)
     try:
+        _check_peer(conn, folder, address)  # before a byte is sent or read
         shake_timeout = min(timeout, HANDSHAKE_LIMIT)
         _authenticate(conn, key, start + shake_timeout, shake_timeout, address)
         data = _exchange(conn, payload, deadline, timeout)

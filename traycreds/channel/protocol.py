@@ -7,6 +7,9 @@ Response: {"v": 1, "ok": true, "result": ...}
 ``code`` is the command line's exit code (ExitCode); the client rebuilds the matching
 TraycredsError class, so ``except MfaError`` works across the channel. Unknown keys are
 ignored (a newer peer may add some); a different ``v`` is refused with an error response.
+
+Credentials cross the channel as a document (``read_credentials``), never as lines to print:
+the command line checks its shape and renders it with core/shells.py itself.
 """
 
 from __future__ import annotations
@@ -21,7 +24,25 @@ from traycreds.core.errors import ExitCode, TraycredsError
 # a call; mypy treats any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import Any
+
+    from traycreds.core.models import Credentials as _Credentials
+else:
+
+    class _Credentials:
+        """core.models.Credentials' fields and constructor, for core/shells.py to render,
+        without the dataclasses import (~6 ms of the fast path). mypy sees the real class."""
+
+        __slots__ = ("access_key_id", "expiration", "secret_access_key", "session_token")
+
+        def __init__(self, access_key_id, secret_access_key, session_token=None,
+                     expiration=None):
+            self.access_key_id, self.secret_access_key = access_key_id, secret_access_key
+            self.session_token, self.expiration = session_token, expiration
+
+        def __repr__(self):  # secrets stay out of it, as in the real class
+            return f"Credentials(access_key_id={self.access_key_id!r}, ...)"
 
 VERSION = 1
 MAX_MESSAGE = 1024 * 1024  # bytes, either direction
@@ -31,6 +52,89 @@ _OP = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 class ProtocolError(TraycredsError):
     title = "traycreds channel: bad message"
+
+
+class BadCredentialsError(ProtocolError):
+    title = "traycreds channel: bad credentials"
+
+
+# RFC 3339 as format_expiration writes it, plus fractions and offsets; no spaces, no "T" swap.
+_EXPIRATION = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6})?(?:Z|[+-]\d\d:\d\d)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class IssuedAnswer:
+    """A credentials document from the tray, checked: what ``export`` needs to render."""
+
+    __slots__ = ("credentials", "default_shell", "notes", "region")
+
+    def __init__(self, credentials: _Credentials, region: str | None, notes: tuple[str, ...],
+                 default_shell: str | None) -> None:
+        self.credentials, self.region = credentials, region
+        self.notes, self.default_shell = notes, default_shell
+
+
+def read_credentials(document: Any, *, temporary: bool = True) -> IssuedAnswer:
+    """The credentials in a document the tray sent (serving.py's credentials_document), or
+    BadCredentialsError: every field of the right type, the key id, secret and token shaped
+    like AWS's (core/shells.check_shapes), the expiration RFC 3339. ``temporary``: a role's
+    credentials, which must have a session token and an expiration."""
+    from traycreds.core.errors import UnsafeValueError
+    from traycreds.core.shells import check_shapes
+
+    if not isinstance(document, dict):
+        raise _bad("it is not a JSON object")
+    key_id, secret = _text(document, "AccessKeyId"), _text(document, "SecretAccessKey")
+    token, expiration = (_text(document, "SessionToken") if temporary
+                         else _optional(document, "SessionToken"),
+                         _text(document, "Expiration") if temporary
+                         else _optional(document, "Expiration"))
+    region, shell = _optional(document, "Region"), _optional(document, "DefaultShell")
+    notes = document.get("Notes", [])
+    if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+        raise _bad("its Notes are not a list of strings")
+    credentials = _Credentials(key_id, secret, token or None,
+                               _expiration(expiration) if expiration else None)
+    try:
+        check_shapes(credentials)
+    except UnsafeValueError:
+        raise _bad("its AccessKeyId, SecretAccessKey or SessionToken is not shaped like "
+                   "an AWS credential") from None
+    # Notes go to stderr as they are: no control characters (terminal escapes) on the way.
+    return IssuedAnswer(credentials, region, tuple(_CONTROL.sub("?", note) for note in notes),
+                        shell)
+
+
+def _optional(document: dict[str, Any], name: str) -> str | None:
+    return None if document.get(name) is None else _text(document, name)
+
+
+def _text(document: dict[str, Any], name: str) -> str:
+    value = document.get(name)
+    if not isinstance(value, str) or not value:
+        raise _bad(f"its {name} is {'missing' if value is None else 'not a text'}")
+    if _CONTROL.search(value):
+        raise _bad(f"its {name} holds a control character")
+    return value
+
+
+def _expiration(text: str) -> datetime:
+    from datetime import datetime, timezone
+
+    if not _EXPIRATION.fullmatch(text):
+        raise _bad("its Expiration is not an RFC 3339 time")
+    try:  # Python 3.10's fromisoformat does not read "Z"
+        when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        raise _bad("its Expiration is not a valid time") from None
+    return when.astimezone(timezone.utc)
+
+
+def _bad(problem: str) -> BadCredentialsError:
+    return BadCredentialsError(
+        f"The tray's answer is not a credentials document ({problem}), so nothing was "
+        "printed. Quit the tray and start it again; if this persists, report it.")
 
 
 class Request:

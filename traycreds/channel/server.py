@@ -8,7 +8,10 @@ the framing are in client.py; the tray's side is the same code, one request per 
 
 Threads: the accept loop runs in one daemon thread and hands each connection to its own
 short-lived thread, since a handler may wait minutes (an MFA dialog). Handlers therefore run
-concurrently and must be thread-safe.
+concurrently and must be thread-safe. At most MAX_CONNECTIONS connections are open at once:
+one more is closed as soon as it is accepted, so a flood (even from this user) cannot use up
+the tray's threads or file descriptors; and a connection has HANDSHAKE_TIMEOUT seconds to
+authenticate and send its request, so an idle one gives its place back soon.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import logging
 import os
 import secrets
 import socket
-import struct
 import sys
 import threading
 import time
@@ -39,6 +41,7 @@ from traycreds.channel.client import (
     channel_address,
     connect,
     key_file,
+    peer_uid,
     server_handshake,
 )
 from traycreds.channel.protocol import (
@@ -62,6 +65,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Any]
 HANDSHAKE_TIMEOUT = 5.0  # seconds a client has to authenticate and send its request
+MAX_CONNECTIONS = 32  # open at once; more are closed at once (each would need a thread)
 SEND_TIMEOUT = 30.0  # seconds a client has to take its answer
 _MAX_UNIX_PATH = 103  # sun_path: 104 bytes on macOS, 108 on Linux, the final NUL included
 
@@ -74,12 +78,18 @@ class ChannelServer:
     """``ChannelServer({"wake": wake}).start()``; ``hello`` is built in."""
 
     def __init__(self, handlers: Mapping[str, Handler], *,
-                 handshake_timeout: float = HANDSHAKE_TIMEOUT) -> None:
+                 handshake_timeout: float = HANDSHAKE_TIMEOUT,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         builtins: dict[str, Handler] = {"hello": self._hello}
         if clash := sorted(builtins.keys() & handlers.keys()):
             raise ValueError(f"built-in operations cannot be replaced: {clash}")
         self._handlers = {**handlers, **builtins}
         self._handshake_timeout = handshake_timeout
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._max_connections = max_connections
+        self._open = 0  # connections being served (for tests and the log)
+        self._open_lock = threading.Lock()
+        self._turned_away = 0
         self._listener: _Listener | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -170,6 +180,12 @@ class ChannelServer:
     def _hello(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"version": traycreds.__version__, "pid": os.getpid(), "protocol": VERSION}
 
+    @property
+    def connections(self) -> int:
+        """How many connections are being served now."""
+        with self._open_lock:
+            return self._open
+
     def _serve(self, listener: _Listener) -> None:
         while not self._stopping.is_set():
             try:
@@ -183,10 +199,35 @@ class ChannelServer:
             if self._stopping.is_set():
                 conn.close()
                 return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True,
-                             name="traycreds-channel-request").start()
+            if not self._slots.acquire(blocking=False):
+                conn.close()  # full: the client sees the connection closed and may retry
+                self._turned_away += 1
+                if self._turned_away in (1, 10, 100, 1000) or self._turned_away % 10000 == 0:
+                    log.warning("channel: %d connections open (the most); closed %d more so "
+                                "far", self._max_connections, self._turned_away)
+                continue
+            with self._open_lock:
+                self._open += 1
+            try:
+                threading.Thread(target=self._handle, args=(conn,), daemon=True,
+                                 name="traycreds-channel-request").start()
+            except RuntimeError:  # can't start new thread: the process is at its limit
+                self._release(conn)
+                log.warning("channel: cannot start a thread; closed a connection")
+
+    def _release(self, conn: Frames) -> None:
+        conn.close()
+        with self._open_lock:
+            self._open -= 1
+        self._slots.release()
 
     def _handle(self, conn: Frames) -> None:
+        try:
+            self._serve_one(conn)
+        finally:
+            self._release(conn)
+
+    def _serve_one(self, conn: Frames) -> None:
         with conn:
             deadline = time.monotonic() + self._handshake_timeout
             try:
@@ -215,13 +256,13 @@ def _error_answer(error: TraycredsError) -> bytes:
 
 
 def _same_user(conn: Frames) -> bool:
-    """Linux: the peer's uid must be ours. Elsewhere the file modes and the key do the work."""
-    if sys.platform == "win32" or not hasattr(socket, "SO_PEERCRED"):
+    """The peer's uid must be ours (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS: client.py's
+    peer_uid, the check the client makes of the tray). Windows: the pipe's ACL and the key."""
+    if sys.platform == "win32":
         return True
     assert isinstance(conn, SocketFrames)
-    raw = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", raw)
-    return bool(uid == os.geteuid())
+    uid = peer_uid(conn.sock)
+    return uid is None or uid == os.geteuid()
 
 
 def _check_unix_path(address: str) -> None:

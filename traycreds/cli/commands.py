@@ -42,7 +42,9 @@ def _via_tray(args: argparse.Namespace, op: str, request: dict[str, object],
               timeout: float = TRAY_TIMEOUT) -> Any:
     """The running tray's answer, or None when no tray runs (then the work is done here).
 
-    This path imports neither boto3 nor the keyring: a held role costs a round trip.
+    A tray that fails the client's checks (another user's folder, key file or process) is
+    named in a one-line warning and then treated as no tray. This path imports neither boto3
+    nor the keyring: a held role costs a round trip.
     """
     if getattr(args, "no_tray", False) or os.environ.get("TRAYCREDS_NO_TRAY") == "1":
         return None
@@ -50,6 +52,9 @@ def _via_tray(args: argparse.Namespace, op: str, request: dict[str, object],
 
     try:
         return client.request(op, request, timeout=timeout)
+    except client.UntrustedTrayError as error:
+        client.warn_untrusted(error)
+        return None
     except NotRunningError:
         return None
 
@@ -60,12 +65,10 @@ def _issued(args: argparse.Namespace, ctx: Context, role: str, fresh: bool = Fal
     if document is None:
         issued = _engine(ctx).issue(role, fresh=fresh)
         return issued.credentials, issued.region, issued.notes
-    expiration = document.get("Expiration")
-    creds = Credentials(document["AccessKeyId"], document["SecretAccessKey"],
-                        document.get("SessionToken"),
-                        datetime.fromisoformat(expiration.replace("Z", "+00:00"))
-                        if expiration else None)
-    return creds, document.get("Region"), tuple(document.get("Notes", ()))
+    from traycreds.channel.protocol import read_credentials
+
+    answer = read_credentials(document)  # checked: never printed as the tray sent it
+    return answer.credentials, answer.region, answer.notes
 
 
 def _notes(notes: tuple[str, ...]) -> None:
@@ -74,7 +77,10 @@ def _notes(notes: tuple[str, ...]) -> None:
 
 
 def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds.adapters.hardening import harden_process
     from traycreds.core import shells
+
+    harden_process()  # this process is about to hold credentials
 
     shell = shells.normalize_shell(args.shell) if args.shell else default_shell(ctx.settings)
     creds, region, notes = _issued(args, ctx, args.role, args.fresh)
@@ -98,13 +104,19 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_credential_process(args: argparse.Namespace, ctx: Context) -> int:
+    from traycreds.adapters.hardening import harden_process
     from traycreds.core import shells
 
+    harden_process()  # this process is about to hold credentials
     if args.source:
         source = check_source_name(args.source)
         document = _via_tray(args, "source-credentials", {"source": source})
-        creds = (Credentials(document["AccessKeyId"], document["SecretAccessKey"])
-                 if document else ctx.keys.get(source))
+        if document is None:
+            creds = ctx.keys.get(source)
+        else:
+            from traycreds.channel.protocol import read_credentials
+
+            creds = read_credentials(document, temporary=False).credentials
     else:
         creds, _, notes = _issued(args, ctx, args.role)
         _notes(notes)
@@ -116,7 +128,7 @@ def cmd_credential_process(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:
     answer = None if args.source else _via_tray(args, "whoami", {"role": args.role})
     if answer is not None:
-        row = [answer["account"], answer["arn"], answer["user_id"]]
+        row = _identity_row(answer)
     else:
         engine = _engine(ctx)
         identity = (engine.source_identity(check_source_name(args.source)) if args.source
@@ -124,6 +136,20 @@ def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:
         row = [identity.account, identity.arn, identity.user_id]
     _out(text.table(["ACCOUNT", "ARN", "USER ID"], [row]))
     return 0
+
+
+def _identity_row(answer: Any) -> list[str]:
+    """The tray's whoami answer as a table row, checked: three texts, no control characters
+    (a terminal would act on escape sequences)."""
+    fields = ("account", "arn", "user_id")
+    values = [answer.get(name) if isinstance(answer, dict) else None for name in fields]
+    if not all(isinstance(value, str) and value.isprintable() for value in values):
+        from traycreds.channel.protocol import ProtocolError
+
+        raise ProtocolError("The tray's answer to 'whoami' is not an identity (account, arn, "
+                            "user_id), so nothing was printed. Quit the tray and start it "
+                            "again.")
+    return [str(value) for value in values]
 
 
 def _held_states(args: argparse.Namespace) -> dict[str, Any]:

@@ -11,6 +11,8 @@ import os
 import sys
 
 _SHELL_FLAGS = ("--shell", "-s")
+# context.default_shell's answer when a tray sends none (an older tray).
+_DEFAULT_SHELL = "cmd" if sys.platform == "win32" else "bash"
 
 
 def _parse(argv: list[str]) -> tuple[str, str | None] | None:
@@ -34,33 +36,42 @@ def _parse(argv: list[str]) -> tuple[str, str | None] | None:
 def try_fast(argv: list[str]) -> int | None:
     """The exit code when the running tray answered (credentials or an error), else None.
 
-    Imports only the channel client (json, _socket, the builtin SHA-256, the errors module):
-    the console script (cli/entry.py) calls it before anything else.
+    Imports only the channel client (json, _socket, the builtin SHA-256, the errors module)
+    and core/shells.py: the console script (cli/entry.py) calls it before anything else. The
+    tray sends a credentials document; the lines printed are rendered here, from the checked
+    document, never taken from the answer.
     """
     parsed = _parse(argv)
     if parsed is None or os.environ.get("TRAYCREDS_NO_TRAY") == "1":
         return None
     role, shell = parsed
+    from traycreds.adapters.hardening import disable_core_dumps
+
+    disable_core_dumps()  # this process is about to hold credentials
     from traycreds.channel import client
+    from traycreds.channel.protocol import read_credentials
+    from traycreds.core import shells
     from traycreds.core.errors import NotRunningError, TraycredsError
 
     try:
-        answer = client.request("render", {"role": role, "shell": shell}, timeout=180.0)
-        text, notes = answer["text"], answer.get("notes") or ()
-        if not isinstance(text, str):
-            raise TypeError
+        chosen = shells.normalize_shell(shell) if shell else None
+        issued = read_credentials(client.request("credentials", {"role": role},
+                                                 timeout=180.0))
+        chosen = chosen or shells.normalize_shell(issued.default_shell or _DEFAULT_SHELL)
+        creds = issued.credentials
+        text = (shells.credential_process_json(creds) if chosen == "json"
+                else shells.render(chosen, creds, issued.region))
+    except client.UntrustedTrayError as error:
+        client.warn_untrusted(error)
+        return None
     except NotRunningError:
         return None
     except TraycredsError as error:
         return _report(error.title, error.message, int(error.exit_code))
     except KeyboardInterrupt:
         return _report("Cancelled", "Interrupted.", 1)
-    except (TypeError, KeyError, AttributeError):
-        return _report("traycreds channel: bad message",
-                       "The tray's answer lacks the lines to print. After an upgrade, quit the "
-                       "tray and start it again.", 1)
     try:
-        for note in notes:
+        for note in issued.notes:
             sys.stderr.write(f"traycreds: note: {note}\n")
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -26,7 +26,11 @@ def _wake_running() -> int:
 
 
 def run_tray() -> int:
-    from traycreds.adapters import instance
+    from traycreds.adapters import hardening, instance
+
+    # Before any secret is in memory: no core file, and (Linux) no ptrace or /proc/PID/mem
+    # reads by other processes of the user.
+    hardening.harden_process()
 
     lock = instance.acquire()
     if lock is None:
