@@ -1,0 +1,156 @@
+"""The README is a contract: its tables and numbers are read here and checked against the code."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support import REPO_ROOT
+from traycreds.core.errors import ExitCode, TraycredsError
+
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def section(title: str) -> str:
+    """The text of the README section headed ``title`` (any level), up to the next heading of
+    the same or a higher level."""
+    match = re.search(rf"^(#+) {re.escape(title)}\n", README, re.M)
+    assert match, f"the README has no section {title!r}"
+    level = len(match.group(1))
+    rest = README[match.end():]
+    end = re.search(rf"^#{{1,{level}}} ", rest, re.M)
+    return rest[:end.start()] if end else rest
+
+
+def test_the_exit_code_table_lists_every_code_and_only_those() -> None:
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", section("Exit codes"), re.M)
+    documented = {int(code) for code, _ in rows}
+    assert documented == {int(code) for code in ExitCode}
+
+
+def test_every_error_class_has_a_documented_exit_code() -> None:
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", section("Exit codes"), re.M)}
+    queue: list[type[TraycredsError]] = [TraycredsError]
+    while queue:
+        cls = queue.pop()
+        assert int(cls.exit_code) in documented, cls.__name__
+        queue += cls.__subclasses__()
+
+
+# --- the Security section ------------------------------------------------------------------
+# Each bullet of the Security section, by a phrase it contains, and the tests that prove it.
+# The numbers it states are read from the text and compared with the code's constants.
+SECURITY_PROOFS: dict[str, list[str]] = {
+    "Long-term keys only in the OS keyring": [
+        "test_keystore.py", "test_cli.py"],
+    "No secret in a log line": ["test_cli.py"],
+    "The runtime folder must be yours": [
+        "test_channel_trust.py::test_another_users_tray_is_ignored_and_eval_runs_nothing",
+        "test_channel_trust.py::test_a_socket_another_user_serves_in_our_folder_is_refused",
+        "test_channel_trust.py::test_a_folder_or_key_file_others_could_have_made_is_refused",
+        "test_channel_trust.py::test_a_key_file_of_another_owner_in_our_folder_is_refused",
+        "test_channel_trust.py::test_the_warning_is_one_line_once_per_process"],
+    "The tray answers with a credentials document": [
+        "test_channel_trust.py::test_a_malformed_credentials_document_prints_nothing",
+        "test_channel_trust.py::test_a_good_document_is_rendered_by_the_client"],
+    "The tray serves at most": [
+        "test_hardening.py::test_the_documented_limits",
+        "test_hardening.py::test_a_flood_of_idle_connections_exhausts_neither_threads_nor_descriptors"],
+    "turn core dumps off": [
+        "test_hardening.py::test_harden_process_disables_core_dumps_and_makes_the_process_not_dumpable",
+        "test_hardening.py::test_credential_process_hardens_itself_on_the_full_path",
+        "test_hardening.py::test_the_fast_path_runs_without_core_dumps",
+        "test_fastpath.py::test_the_tray_runs_without_core_dumps"],
+    "Each STS call, retries included": [
+        "test_sts_deadline.py::test_a_call_that_never_completes_ends_at_the_deadline",
+        "test_sts_deadline.py::test_the_deadline_covers_retries",
+        "test_sts_deadline.py::test_export_gives_up_with_exit_17_and_two_lines",
+        "test_sts_deadline.py::test_the_setting_is_checked",
+        "test_sts_deadline.py::test_tray_role_is_usable_again_at_once_after_a_timeout"],
+    "of an STS answer is read": [
+        "test_sts_bad_answers.py::test_an_answer_that_is_not_sts_is_a_bad_response",
+        "test_sts_bad_answers.py::test_a_huge_answer_is_abandoned_early",
+        "test_sts_bad_answers.py::test_the_response_bound_is_one_mib",
+        "test_sts_bad_answers.py::test_export_exits_19_with_two_lines_and_no_traceback"],
+    "traycreds reads only regular files": [
+        "test_file_safety.py::test_every_reader_refuses_what_is_not_a_small_regular_file",
+        "test_file_safety.py::test_the_documented_limits",
+        "test_file_safety.py::test_the_bounded_reader_itself"],
+    "A symbolic link at": [
+        "test_file_safety.py::test_dangling_link_is_refused_and_no_folder_is_created",
+        "test_file_safety.py::test_dangling_link_is_refused_by_the_cli",
+        "test_file_safety.py::test_link_and_target_of_different_owners_are_refused",
+        "test_file_safety.py::test_a_dangling_folder_link_is_not_created_through",
+        "test_file_safety.py::test_the_lock_file_is_never_opened_through_a_link",
+        "test_file_safety.py::test_a_new_aws_folder_is_created_0700"],
+    "Profile and section names holding": [
+        "test_file_safety.py::test_unsafe_profile_names_are_refused_naming_the_character",
+        "test_file_safety.py::test_a_role_named_with_a_dollar_is_refused_by_the_cli",
+        "test_roles.py::test_a_role_whose_profile_name_a_shell_could_run_is_refused"],
+    "Temp files are named": [
+        "test_file_safety.py::test_a_temp_file_left_by_kill_9_is_removed_by_the_next_write",
+        "test_file_safety.py::test_traycreds_clean_removes_stale_temp_files_and_says_how_many",
+        "test_file_safety.py::test_files_not_ours_are_kept"],
+    "Writing credentials into a file that group or others can read": [
+        "test_file_safety.py::test_a_readable_credentials_file_becomes_0600_and_it_is_said_once"],
+    "Logs: the user log folder": ["test_cli.py"],
+}
+
+
+def security_bullets() -> list[str]:
+    bullets = re.split(r"^- ", section("Security"), flags=re.M)[1:]
+    return [" ".join(bullet.split()) for bullet in bullets]
+
+
+def test_every_security_bullet_names_tests_that_exist() -> None:
+    bullets = security_bullets()
+    for bullet in bullets:
+        keys = [key for key in SECURITY_PROOFS if key in bullet]
+        assert len(keys) == 1, f"no (or several) proofs listed for: {bullet[:80]}"
+    assert len(bullets) == len(SECURITY_PROOFS)
+    for proofs in SECURITY_PROOFS.values():
+        for proof in proofs:
+            file, _, name = proof.partition("::")
+            source = (REPO_ROOT / "tests" / file).read_text(encoding="utf-8")
+            assert not name or re.search(rf"^def {name}\(", source, re.M), proof
+
+
+def bullet(phrase: str) -> str:
+    return next(b for b in security_bullets() if phrase in b)
+
+
+def test_the_security_numbers_are_the_codes() -> None:
+    from traycreds.adapters import atomic, paths, sts
+    from traycreds.channel import server
+    from traycreds.core import errors, settings
+
+    mib = 1024 * 1024
+    limits = bullet("traycreds reads only regular files")
+    assert f"at most {paths.AWS_FILE_LIMIT // mib} MiB for `~/.aws/config`" in limits
+    assert paths.SETTINGS_FILE_LIMIT == paths.KEY_INDEX_LIMIT
+    assert f"{paths.SETTINGS_FILE_LIMIT // mib} MiB for its settings file and its key" in limits
+    assert f"exit {int(errors.ExitCode.CONFIG)} for the config" in limits
+    assert f"exit {int(errors.ExitCode.FILE)} for the credentials file" in limits
+
+    channel = bullet("The tray serves at most")
+    assert f"at most {server.MAX_CONNECTIONS} channel connections" in channel
+    assert f"within {server.HANDSHAKE_TIMEOUT:g} s" in channel
+
+    deadline = bullet("Each STS call, retries included")
+    low, high = settings.STS_TIMEOUT_RANGE
+    assert f"default {settings.AppSettings().sts_timeout_seconds:g}, from {low} to {high}" \
+        in deadline
+    assert sts.DEFAULT_DEADLINE == settings.AppSettings().sts_timeout_seconds
+    assert f"exit {int(errors.NetworkError.exit_code)}" in deadline
+
+    answers = bullet("of an STS answer is read")
+    assert f"At most {sts.MAX_STS_RESPONSE // mib} MiB" in answers
+    assert f"exit {int(errors.BadResponseError.exit_code)}" in answers
+    assert errors.BadResponseError.title in answers
+
+    temps = bullet("Temp files are named")
+    assert f".NAME{atomic.TEMP_MARK}PID-RANDOM" in temps
+    assert atomic.STALE_AFTER_SECONDS == 60 and "a minute old" in temps
+
+    names = bullet("Profile and section names holding")
+    assert f"exit {int(errors.FileError.exit_code)} when writing" in names
+    assert f"exit {int(errors.ConfigError.exit_code)} for a role" in names
