@@ -8,7 +8,10 @@ CI=true they fail instead, so CI can never pass by skipping them.
 
 from __future__ import annotations
 
+import itertools
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,27 +21,44 @@ import pytest
 from tests.support import (
     ARTIFACTS,
     HARNESS_VARS,
-    IN_CI,
     NOTIFY_LOG,
     AwsEnv,
     NotificationLog,
     in_desktop_session,
+    not_tested,
+    require_program,
 )
 from tests.support.errorserver import StsErrorServer
 from tests.support.stsserver import MotoSts
+
+if sys.platform != "win32":
+    import pwd
 
 
 def require_desktop_session(what: str) -> None:
     """Skip (fail under CI=true) unless we run inside scripts/desktop-session.sh."""
     if in_desktop_session():
         return
-    message = (
-        f"NOT TESTED ({what}): needs the private desktop session (Xvfb, D-Bus, gnome-keyring, "
-        "dunst, trayer). Run `bash scripts/test.sh` instead of bare pytest."
-    )
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    not_tested(what, "needs the private desktop session (Xvfb, D-Bus, gnome-keyring, dunst, "
+               "trayer). Run `bash scripts/test.sh` instead of bare pytest.")
+
+
+@pytest.fixture
+def other_user() -> Iterator[pwd.struct_passwd]:
+    """A second Unix user, made for the test and removed after it (needs root, as in CI)."""
+    if os.geteuid() != 0:
+        not_tested("another Unix user", "needs root to add a user")
+    for program in ("useradd", "userdel"):
+        require_program(program, "another Unix user")
+    name = f"tcx{os.getpid() % 100000}{next(_users)}"
+    subprocess.run(["useradd", "-M", "-s", "/bin/sh", name], check=True, capture_output=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+
+
+_users = itertools.count()
 
 
 @pytest.fixture(scope="session")

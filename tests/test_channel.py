@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import IN_CI, REPO_ROOT
+from tests.support import REPO_ROOT
 from traycreds.channel import client
 from traycreds.channel.client import (
     MAGIC,
@@ -58,6 +58,7 @@ SERVER = """
 import time
 from traycreds.channel.server import ChannelServer
 def nap(args):
+    print("napping", flush=True)  # tests wait for this, not for a guessed time
     time.sleep(float(args["seconds"]))
     return "rested"
 server = ChannelServer({"nap": nap})
@@ -473,7 +474,7 @@ def test_an_oversized_handshake_frame_is_dropped_at_once(server: ChannelServer,
         conn.sock.sendall(struct.pack("!I", 2**31 - 1))  # the header alone: nothing to wait for
         with pytest.raises((EOFError, ConnectionResetError)):
             conn.recv(256, soon())
-        assert time.monotonic() - start < 0.5
+        assert time.monotonic() - start < 3  # not the 5 s handshake deadline
     assert request("hello")["pid"] == os.getpid()
 
 
@@ -486,7 +487,7 @@ def test_a_tray_that_stalls_mid_handshake_gives_no_answer_in_time(runtime: Path)
         start = time.monotonic()
         with pytest.raises(NoAnswerError, match=r"within 0\.5 s"):
             request("hello", timeout=0.5)
-        assert time.monotonic() - start < 1.5
+        assert time.monotonic() - start < 2.5  # not the tray's 3 s stall
     assert received == []
 
 
@@ -526,24 +527,6 @@ def test_the_client_finds_the_folder_the_tray_uses(monkeypatch: pytest.MonkeyPat
 
 
 # --- another Unix user -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def other_user() -> Iterator[pwd.struct_passwd]:
-    problem = ("needs root to add a user" if os.geteuid() != 0 else
-               "useradd/userdel missing" if not (shutil.which("useradd")
-                                                 and shutil.which("userdel")) else "")
-    if problem:  # under CI=true a missing precondition fails: CI must not pass by skipping
-        message = f"NOT TESTED (another Unix user is refused): {problem}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    name = f"tcx{os.getpid() % 100000}"
-    subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True, capture_output=True)
-    try:
-        yield pwd.getpwnam(name)
-    finally:
-        subprocess.run(["userdel", "-r", name], check=False, capture_output=True)
 
 
 def hello_as(user: pwd.struct_passwd, folder: Path) -> dict[str, Any]:
@@ -626,7 +609,7 @@ def test_a_stale_socket_is_detected_and_replaced(
     start = time.monotonic()
     with pytest.raises(NotRunningError, match="stopped or killed"):
         request("hello")
-    assert time.monotonic() - start < 1
+    assert time.monotonic() - start < 3  # refused at once, not the 5 s request timeout
     assert not client.is_running()
     with ChannelServer({}):
         assert request("hello")["pid"] == os.getpid()
@@ -655,11 +638,12 @@ def test_a_tray_killed_while_answering_gives_a_clear_error_quickly(
 
     thread = threading.Thread(target=ask)
     thread.start()
-    time.sleep(0.5)  # the request is in the handler by now
+    assert tray.stdout is not None
+    assert tray.stdout.readline().strip() == "napping"  # the request is in the handler
     tray.send_signal(signal.SIGKILL)
     killed = time.monotonic()
     thread.join(10)
-    assert time.monotonic() - killed < 2
+    assert time.monotonic() - killed < 5  # not the request's 10 s timeout
     [error] = outcome
     assert isinstance(error, TrayStoppedError)
     assert str(error) == "traycreds stopped: The tray stopped while answering; try again."
@@ -669,31 +653,41 @@ def test_no_answer_within_the_timeout(server: ChannelServer) -> None:
     start = time.monotonic()
     with pytest.raises(NoAnswerError, match=r"within 0\.5 s"):
         request("nap", {"seconds": 3}, timeout=0.5)
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 2.5  # not the handler's 3 s
 
 
-def test_a_blocking_handler_does_not_block_hello(server: ChannelServer) -> None:
+def test_a_blocking_handler_does_not_block_hello(runtime: Path) -> None:
     results: list[Any] = []
-    slow = threading.Thread(target=lambda: results.append(request("nap", {"seconds": 2})))
+    napping = threading.Event()
+
+    def ask() -> None:
+        results.append(request("nap", {"seconds": 4}))
+
+    own = ChannelServer({"nap": lambda args: (napping.set(), nap(args))[1]})
+    own.start()
+    slow = threading.Thread(target=ask)
     slow.start()
-    time.sleep(0.2)
+    assert napping.wait(10)
     start = time.monotonic()
     assert request("hello")["pid"] == os.getpid()
-    assert time.monotonic() - start < 0.5
+    assert time.monotonic() - start < 2  # not the 4 s the other handler takes
     assert slow.is_alive()
     slow.join(10)
+    own.stop()
     assert results == ["rested"]
 
 
 def test_stop_is_prompt_with_a_request_in_flight(runtime: Path) -> None:
-    server = ChannelServer({"nap": nap})
+    napping = threading.Event()
+    server = ChannelServer({"nap": lambda args: (napping.set(), nap(args))[1]})
     server.start()
-    slow = threading.Thread(target=lambda: request("nap", {"seconds": 1}), daemon=True)
+    slow = threading.Thread(target=lambda: request("nap", {"seconds": 4}, timeout=10),
+                            daemon=True)
     slow.start()
-    time.sleep(0.2)
+    assert napping.wait(10)
     start = time.monotonic()
     server.stop()
-    assert time.monotonic() - start < 1
+    assert time.monotonic() - start < 2.5  # requests in flight finish, but stop does not wait
     with pytest.raises(NotRunningError):
         request("hello")
     slow.join(5)

@@ -34,7 +34,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support import IN_CI, REPO_ROOT, AwsEnv
+from tests.support import REPO_ROOT, AwsEnv
 from traycreds.channel import client
 from traycreds.channel.client import SocketFrames, UntrustedTrayError, server_handshake
 from traycreds.channel.protocol import MAX_MESSAGE, decode_request, encode_result
@@ -125,26 +125,6 @@ def same_user_tray(folder: Path, key: bytes, answer: Callable[[str], Any]
 
 
 # --- another Unix user -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def other_user() -> Iterator[pwd.struct_passwd]:
-    """A second Unix user, created for the test (root only). Under CI=true a missing
-    precondition fails instead of skipping."""
-    problem = ("needs root to add a user" if os.geteuid() != 0 else
-               "useradd/userdel missing" if not (shutil.which("useradd")
-                                                 and shutil.which("userdel")) else "")
-    if problem:
-        message = f"NOT TESTED (a tray of another Unix user): {problem}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    name = f"tcv{os.getpid() % 100000}"
-    subprocess.run(["useradd", "-M", "-s", "/bin/sh", name], check=True, capture_output=True)
-    try:
-        yield pwd.getpwnam(name)
-    finally:
-        subprocess.run(["userdel", name], check=False, capture_output=True)
 
 
 class ForeignTray:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from typing import Any
 
 import boto3
 import pytest
+
+from tests.support import require_program
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
@@ -81,8 +82,7 @@ SHELL_RUNNERS = {
 
 @pytest.mark.parametrize("shell", sorted(SHELL_RUNNERS))
 def test_exported_lines_work_in_real_shells(setup: Setup, shell: str) -> None:
-    if shutil.which(shell) is None:
-        pytest.skip(f"{shell} is not installed")
+    require_program(shell, f"exported lines run in {shell}")
     exported = traycreds(setup.env, "export", "dev", "--shell", shell)
     assert exported.returncode == 0, exported.stderr
     env = {k: v for k, v in setup.env.items() if not k.startswith("AWS_")}

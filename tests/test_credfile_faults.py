@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import not_tested
 from traycreds import profiles
 from traycreds.adapters import atomic, inifile
 from traycreds.core import credfile
@@ -60,10 +61,10 @@ def tmpfs(where: Path, size: str = "1m") -> Iterator[Path]:
     try:
         mounted = run_mount("-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where))
     except FileNotFoundError:
-        pytest.skip("NOT TESTED on a real file system: no `mount` command")
+        not_tested("a real file system's faults", "no `mount` command")
     if mounted.returncode != 0:
-        pytest.skip(f"NOT TESTED on a real file system: cannot mount a tmpfs here (needs root "
-                    f"or CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+        not_tested("a real file system's faults", "cannot mount a tmpfs here (needs root or "
+                   f"CAP_SYS_ADMIN): {mounted.stderr.strip()}")
     try:
         yield where
     finally:

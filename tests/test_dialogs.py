@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.support import screenshot
+from tests.support import require_module, screenshot
 from traycreds.core.errors import CancelledError, UsageError
 from traycreds.core.keys import NewKey
 from traycreds.core.settings import AppSettings
@@ -326,7 +326,7 @@ def test_stop_cancels_a_pending_question(desktop: None, worker: ThreadPoolExecut
 def test_without_a_display_questions_fail_with_a_reason(
     monkeypatch: pytest.MonkeyPatch, worker: ThreadPoolExecutor
 ) -> None:
-    pytest.importorskip("tkinter")
+    require_module("tkinter", "the dialogs without a display")
     monkeypatch.setenv("DISPLAY", ":4097")  # no such display
     broken = TkDialogs()
     try:

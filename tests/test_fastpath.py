@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support import ARTIFACTS, AwsEnv
+from tests.support import ARTIFACTS, AwsEnv, require_program
 from traycreds.channel import client
 from traycreds.core.errors import TraycredsError
 
@@ -203,8 +203,7 @@ def mfa_dialog_shown() -> bool:
 def test_a_tray_killed_mid_request_gives_a_clear_error_at_once(tray: Tray) -> None:
     """The MFA dialog keeps the request open in the tray; killing the tray then must end the
     command with two lines and a non-zero code, not a traceback or a wait for the timeout."""
-    if shutil.which("xdotool") is None:
-        pytest.skip("NOT TESTED (a tray killed mid-request): xdotool is missing")
+    require_program("xdotool", "a tray killed mid-request")
     waiting = subprocess.Popen([sys.executable, "-m", "traycreds", "export", "mfa"],
                                env=tray.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)

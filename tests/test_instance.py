@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, not_tested
 from tests.support.fakes import Kernel32Mutexes
 from traycreds.adapters import instance
 from traycreds.adapters.instance import (
@@ -134,7 +134,7 @@ def test_a_folder_others_can_only_read_is_tightened(runtime: Path) -> None:
 @posix_only
 def test_a_folder_of_another_user_is_refused(runtime: Path) -> None:
     if os.geteuid() != 0:
-        pytest.skip("NOT TESTED: giving a folder to another user needs root (chown)")
+        not_tested("a folder of another user", "giving a folder to another user needs root")
     runtime.mkdir(mode=0o700)
     os.chown(runtime, 65534, 65534)
     with pytest.raises(RuntimeDirError, match=r"belongs to another user \(uid 65534\)") as error:

@@ -139,7 +139,7 @@ def test_the_security_numbers_are_the_codes() -> None:
     low, high = settings.STS_TIMEOUT_RANGE
     assert f"default {settings.AppSettings().sts_timeout_seconds:g}, from {low} to {high}" \
         in deadline
-    assert sts.DEFAULT_DEADLINE == settings.AppSettings().sts_timeout_seconds
+    assert settings.AppSettings().sts_timeout_seconds == sts.DEFAULT_DEADLINE
     assert f"exit {int(errors.NetworkError.exit_code)}" in deadline
 
     answers = bullet("of an STS answer is read")

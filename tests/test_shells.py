@@ -10,11 +10,13 @@ import dataclasses
 import io
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support import require_module
 from traycreds.core.errors import UnsafeValueError, UsageError
 from traycreds.core.models import Credentials
 from traycreds.core.shells import (
@@ -486,7 +488,7 @@ def test_json_recovers_values(key: str, secret: str, token: str) -> None:
 
 @given(dotenv_safe, dotenv_safe, dotenv_safe)
 def test_python_dotenv_recovers_values(key: str, secret: str, reg: str) -> None:
-    dotenv = pytest.importorskip("dotenv")
+    dotenv: Any = require_module("dotenv", "python-dotenv reads the dotenv output")
     creds = Credentials(key, secret, None, EXPIRES)
     out = render("dotenv", creds, reg or None)
     assert dict(dotenv.dotenv_values(stream=io.StringIO(out))) == dict(

@@ -9,7 +9,6 @@ the values exactly.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support import require_program
 from traycreds.core.models import Credentials
 from traycreds.core.shells import environment, render
 
@@ -89,8 +89,7 @@ HOSTILE = [
 
 def _need(shell: str) -> list[str]:
     argv, _ = SHELL_COMMANDS[shell]
-    if shutil.which(argv[0]) is None:
-        pytest.skip(f"{argv[0]} is not installed, so its output cannot be run for real")
+    require_program(argv[0], f"{shell}'s output run for real")
     return argv
 
 

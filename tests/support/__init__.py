@@ -14,6 +14,10 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +26,35 @@ DESKTOP_SESSION = os.environ.get("TRAYCREDS_DESKTOP_SESSION") == "1"
 NOTIFY_LOG = os.environ.get("TRAYCREDS_TEST_NOTIFY_LOG", "")
 ARTIFACTS = Path(os.environ.get("TRAYCREDS_ARTIFACTS") or REPO_ROOT / "artifacts")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+def not_tested(what: str, why: str) -> NoReturn:
+    """Skip, loudly, when a precondition of the machine is missing; under CI=true fail instead:
+    CI installs everything the tests need, so a missing piece there is a broken install step."""
+    message = f"NOT TESTED ({what}): {why}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def require_program(name: str, what: str) -> str:
+    """The path of ``name`` on PATH, or not_tested."""
+    import shutil
+
+    found = shutil.which(name)
+    if found is None:
+        not_tested(what, f"{name} is not installed")
+    return found
+
+
+def require_module(name: str, what: str) -> ModuleType:
+    """``import name``, or not_tested (pytest.importorskip would hide it under CI)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        not_tested(what, f"the Python module {name} is missing")
+
 
 HARNESS_VARS = ("TRAYCREDS_DESKTOP_SESSION", "TRAYCREDS_TEST_NOTIFY_LOG", "TRAYCREDS_ARTIFACTS")
 
