@@ -125,7 +125,7 @@ def setup(icon):
     time.sleep(1.0)  # let GTK draw and dock it
     step("icon docked (GTK main loop running)")
     import traycreds.channel.server
-    step("local channel's server module (secrets, hmac)")
+    step("local channel's server module (no hmac or hashlib: os.urandom)")
     from traycreds.adapters.keystore import KeyStore
     from traycreds.adapters import paths
     KeyStore(paths.data_dir() / "sources.json").backend

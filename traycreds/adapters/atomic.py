@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import stat
 import sys
 import time
@@ -79,7 +78,7 @@ def _open_temp(path: Path) -> tuple[int, str]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     while True:
-        name = f".{path.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+        name = f".{path.name}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
         tmp = str(path.with_name(name))
         try:
             return os.open(tmp, flags, _PRIVATE), tmp

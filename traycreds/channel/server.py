@@ -20,7 +20,6 @@ import contextlib
 import errno
 import logging
 import os
-import secrets
 import socket
 import sys
 import threading
@@ -107,7 +106,9 @@ class ChannelServer:
             raise RuntimeError("the channel server is already running")
         folder = ensure_runtime_dir()
         address, key_path = channel_address(folder), key_file(folder)
-        key = secrets.token_bytes(KEY_BYTES)
+        # os.urandom is what secrets.token_bytes returns; importing secrets would load hmac,
+        # hashlib and OpenSSL's libcrypto (~4 MiB) into the idle tray for nothing else.
+        key = os.urandom(KEY_BYTES)
         if sys.platform == "win32":
             listener = _listen_pipe(address)
         else:
