@@ -28,6 +28,7 @@ from tests.support import (
     not_tested,
     require_program,
 )
+from tests.support.dripserver import SOURCE_KEY, DripServer
 from tests.support.errorserver import StsErrorServer
 from tests.support.stsserver import MotoSts
 
@@ -175,3 +176,22 @@ def notifications() -> NotificationLog:
     require_desktop_session("desktop notifications")
     assert NOTIFY_LOG, "TRAYCREDS_TEST_NOTIFY_LOG is not set by the desktop session"
     return NotificationLog(Path(NOTIFY_LOG))
+
+
+@pytest.fixture
+def drip() -> Iterator[DripServer]:
+    """A loopback endpoint that misbehaves at the socket level (see dripserver.py)."""
+    server = DripServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def drip_keys(tmp_path: Path) -> Any:
+    """A key store holding SOURCE_KEY as ``me`` (for dripserver.engine_at)."""
+    from traycreds.adapters.keystore import KeyStore
+
+    store = KeyStore(tmp_path / "sources.json")
+    store.put("me", SOURCE_KEY)
+    return store
+

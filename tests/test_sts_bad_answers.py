@@ -12,13 +12,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.support import AwsEnv
-from tests.support.dripserver import DripServer
+from tests.support.dripserver import SOURCE_KEY, DripServer, engine_at
 from tests.support.errorserver import NAMESPACE
 from tests.support.stsserver import REGION
 from traycreds.adapters import paths
@@ -26,15 +24,11 @@ from traycreds.adapters.keystore import KeyStore
 from traycreds.adapters.sts import MAX_STS_RESPONSE, BotoSts
 from traycreds.core import errors
 from traycreds.core.endpoints import Endpoint
-from traycreds.core.models import Credentials, Role
-from traycreds.core.roles import Catalog
-from traycreds.engine import Engine, MfaRequest
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
 TEN_MB = 10 * 1000 * 1000
 HOLD_BACK = 2 * 1024 * 1024  # the server sends this much, then waits for a hang-up
-KEY = Credentials("AKIA" + "Q" * 16, "s" * 40)
 
 
 def assume_role_answer(credentials: str) -> bytes:
@@ -61,66 +55,41 @@ SMALL_BAD_ANSWERS = {
 }
 
 
-@pytest.fixture
-def raw_sts() -> Iterator[DripServer]:
-    server = DripServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> KeyStore:
-    store = KeyStore(tmp_path / "sources.json")
-    store.put("me", KEY)
-    return store
-
-
-def no_prompt(request: MfaRequest) -> str:
-    raise AssertionError(f"unexpected MFA prompt for {request.role}")
-
-
-def engine_for(url: str, keys: KeyStore) -> Engine:
-    role = Role(name="r", role_arn="arn:aws:iam::111122223333:role/R", source="me",
-                origin="test", endpoint_url=url)
-    return Engine(Catalog(roles={"r": role}), keys, BotoSts(deadline=60), no_prompt, env={},
-                  session_name="tc-test")
-
-
 @pytest.mark.parametrize("body", SMALL_BAD_ANSWERS.values(), ids=SMALL_BAD_ANSWERS.keys())
-def test_an_answer_that_is_not_sts_is_a_bad_response(raw_sts: DripServer, keys: KeyStore,
+def test_an_answer_that_is_not_sts_is_a_bad_response(drip: DripServer, drip_keys: KeyStore,
                                                     body: bytes) -> None:
-    raw_sts.answer(body)
+    drip.answer(body)
     with pytest.raises(errors.BadResponseError) as info:
-        engine_for(raw_sts.url, keys).issue("r")
+        engine_at(drip.url, drip_keys).issue("r")
     error = info.value
     assert error.exit_code == errors.ExitCode.BAD_RESPONSE == 19
     assert error.title == "STS answered with something that is not an STS response"
-    assert raw_sts.url in error.message and "AWS_ENDPOINT_URL_STS" in error.message
+    assert drip.url in error.message and "AWS_ENDPOINT_URL_STS" in error.message
     assert "proxy" in error.message and "<<<" not in error.message  # no body echoed
-    assert raw_sts.requests() == 1  # not retried: the same server would answer the same
+    assert drip.requests() == 1  # not retried: the same server would answer the same
 
 
-def test_caller_identity_with_missing_fields_is_a_bad_response(raw_sts: DripServer) -> None:
-    raw_sts.answer(f'<GetCallerIdentityResponse xmlns="{NAMESPACE}"><GetCallerIdentityResult>'
+def test_caller_identity_with_missing_fields_is_a_bad_response(drip: DripServer) -> None:
+    drip.answer(f'<GetCallerIdentityResponse xmlns="{NAMESPACE}"><GetCallerIdentityResult>'
                    "<Arn>arn:aws:iam::111122223333:user/x</Arn></GetCallerIdentityResult>"
                    "</GetCallerIdentityResponse>".encode())
     with pytest.raises(errors.BadResponseError):
-        BotoSts(deadline=60).get_caller_identity(KEY, endpoint=Endpoint(REGION, raw_sts.url),
+        BotoSts(deadline=60).get_caller_identity(SOURCE_KEY, endpoint=Endpoint(REGION, drip.url),
                                                 caller="test")
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_a_huge_answer_is_abandoned_early(raw_sts: DripServer, keys: KeyStore,
+def test_a_huge_answer_is_abandoned_early(drip: DripServer, drip_keys: KeyStore,
                                           chunked: bool) -> None:
-    raw_sts.answer(b"<" + b"A" * (TEN_MB - 1), chunked=chunked, hold_back=HOLD_BACK)
+    drip.answer(b"<" + b"A" * (TEN_MB - 1), chunked=chunked, hold_back=HOLD_BACK)
     with pytest.raises(errors.BadResponseError) as info:
-        engine_for(raw_sts.url, keys).issue("r")
+        engine_at(drip.url, drip_keys).issue("r")
     assert f"more than {MAX_STS_RESPONSE // 1024} KiB" in info.value.message
-    (conn,) = raw_sts.connections()
+    (conn,) = drip.connections()
     assert conn.ended.wait(30), "the connection was left open"
     # The client hung up while the server held the rest back: it did not read 10 MB.
     assert conn.closed_early and conn.body_sent <= HOLD_BACK < TEN_MB
-    assert raw_sts.requests() == 1
+    assert drip.requests() == 1
 
 
 def test_the_response_bound_is_one_mib() -> None:
@@ -138,16 +107,16 @@ CLI_CASES = {
 
 
 @pytest.mark.parametrize(("body", "hold_back"), CLI_CASES.values(), ids=CLI_CASES.keys())
-def test_export_exits_19_with_two_lines_and_no_traceback(aws_env: AwsEnv, raw_sts: DripServer,
+def test_export_exits_19_with_two_lines_and_no_traceback(aws_env: AwsEnv, drip: DripServer,
                                                          body: bytes,
                                                          hold_back: int | None) -> None:
-    raw_sts.answer(body, hold_back=hold_back)
+    drip.answer(body, hold_back=hold_back)
     aws_env.aws_config.parent.mkdir(parents=True, exist_ok=True)
     aws_env.aws_config.write_text(
         f"[profile odd]\nrole_arn = arn:aws:iam::111122223333:role/R\nsource_profile = me\n"
-        f"region = {REGION}\nendpoint_url = {raw_sts.url}\n")
+        f"region = {REGION}\nendpoint_url = {drip.url}\n")
     keystore = KeyStore(paths.data_dir() / "sources.json")
-    keystore.put("me", KEY)
+    keystore.put("me", SOURCE_KEY)
     try:
         result = subprocess.run([sys.executable, "-m", "traycreds", "export", "odd"],
                                 env=dict(aws_env.env, TRAYCREDS_NO_TRAY="1"),
@@ -158,16 +127,16 @@ def test_export_exits_19_with_two_lines_and_no_traceback(aws_env: AwsEnv, raw_st
     lines = result.stderr.splitlines()
     assert len(lines) == 2, result.stderr
     assert lines[0] == "traycreds: STS answered with something that is not an STS response"
-    assert raw_sts.url in lines[1]
+    assert drip.url in lines[1]
     logs = list(aws_env.state_home.rglob("*.log"))
     assert logs, "the command line should have logged"
     assert "Traceback" not in "".join(p.read_text() for p in logs)
 
 
-def test_no_thread_is_left_behind(raw_sts: DripServer, keys: KeyStore) -> None:
+def test_no_thread_is_left_behind(drip: DripServer, drip_keys: KeyStore) -> None:
     before = threading.active_count()
-    raw_sts.answer(SMALL_BAD_ANSWERS["invalid XML"])
+    drip.answer(SMALL_BAD_ANSWERS["invalid XML"])
     with pytest.raises(errors.BadResponseError):
-        engine_for(raw_sts.url, keys).issue("r")
+        engine_at(drip.url, drip_keys).issue("r")
     assert not [t for t in threading.enumerate() if t.name.startswith("traycreds-sts")]
     assert threading.active_count() <= before + 1  # the server's connection thread at most

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,19 +22,17 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.support import AwsEnv
-from tests.support.dripserver import DripServer, make_tls_files
+from tests.support.dripserver import DripServer, engine_at, make_tls_files
 from tests.support.errorserver import success_document
 from tests.support.stsserver import REGION, MotoSts
 from traycreds.adapters import paths
 from traycreds.adapters.keystore import KeyStore
-from traycreds.adapters.sts import BotoSts
 from traycreds.app.service import AppService
 from traycreds.core import errors
 from traycreds.core.keys import NewKey
-from traycreds.core.models import Credentials, Role
-from traycreds.core.roles import Catalog
+from traycreds.core.models import Credentials
 from traycreds.core.settings import AppSettings
-from traycreds.engine import Engine, MfaRequest
+from traycreds.engine import MfaRequest
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
@@ -72,40 +70,15 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> Non
         time.sleep(0.05)
 
 
-@pytest.fixture
-def drip() -> Iterator[DripServer]:
-    server = DripServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> KeyStore:
-    store = KeyStore(tmp_path / "sources.json")
-    store.put("me", Credentials("AKIA" + "Q" * 16, "s" * 40))
-    return store
-
-
-def engine_for(url: str, keys: KeyStore, deadline: float) -> Engine:
-    role = Role(name="r", role_arn="arn:aws:iam::111122223333:role/R", source="me",
-                origin="test", endpoint_url=url)
-    return Engine(Catalog(roles={"r": role}), keys, BotoSts(deadline=deadline), no_prompt,
-                  env={}, session_name="tc-test")
-
-
-def no_prompt(request: MfaRequest) -> str:
-    raise AssertionError(f"unexpected MFA prompt for {request.role}")
-
-
 # -- the engine, in process --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", ["drip-headers", "drip-body", "silent"])
-def test_a_call_that_never_completes_ends_at_the_deadline(drip: DripServer, keys: KeyStore,
+def test_a_call_that_never_completes_ends_at_the_deadline(drip: DripServer, drip_keys: KeyStore,
                                                           mode: str) -> None:
     drip.mode = mode
     before = sts_threads()
-    engine = engine_for(drip.url, keys, deadline=2)
+    engine = engine_at(drip.url, drip_keys, deadline=2)
     with pytest.raises(errors.NetworkError) as info:
         within(2 + SLACK, lambda: engine.issue("r"))
     assert info.value.exit_code == errors.ExitCode.NETWORK == 17
@@ -119,17 +92,17 @@ def test_a_call_that_never_completes_ends_at_the_deadline(drip: DripServer, keys
     assert drip.requests() == 1
 
 
-def test_the_deadline_covers_retries(drip: DripServer, keys: KeyStore) -> None:
+def test_the_deadline_covers_retries(drip: DripServer, drip_keys: KeyStore) -> None:
     """Retries still happen inside the deadline; none starts after it."""
     drip.answer(b"<html>busy</html>", status=500)
-    engine = engine_for(drip.url, keys, deadline=30)
+    engine = engine_at(drip.url, drip_keys, deadline=30)
     with pytest.raises(errors.TraycredsError):
         within(30 + SLACK, lambda: engine.issue("r"))
     assert drip.requests() == 4  # the configured attempts, well inside 30 s
     drip.reset()
     drip.mode = "silent"
     with pytest.raises(errors.NetworkError):
-        within(3 + SLACK, lambda: engine_for(drip.url, keys, deadline=3).issue("r"))
+        within(3 + SLACK, lambda: engine_at(drip.url, drip_keys, deadline=3).issue("r"))
     wait_for(lambda: all(c.ended.is_set() for c in drip.connections()),
              "the server saw the connection close")
     assert drip.requests() == 1
@@ -143,21 +116,21 @@ def success_answer() -> bytes:
 
 
 def test_https_with_aws_ca_bundle_still_works_and_still_ends(
-        tmp_path: Path, keys: KeyStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, drip_keys: KeyStore, monkeypatch: pytest.MonkeyPatch) -> None:
     """The answer is read through botocore's own HTTP session: its TLS settings hold."""
     cert, key = make_tls_files(tmp_path)
     server = DripServer(tls=(cert, key)).start()
     try:
         server.answer(success_answer())
         with pytest.raises(errors.TraycredsError, match="SSL"):  # not trusted without it
-            engine_for(server.url, keys, deadline=30).issue("r")
+            engine_at(server.url, drip_keys, deadline=30).issue("r")
         monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
-        assert engine_for(server.url, keys, deadline=30).issue("r").credentials.session_token
+        assert engine_at(server.url, drip_keys, deadline=30).issue("r").credentials.session_token
         server.reset()
         server.mode = "drip-headers"
         before = sts_threads()
         with pytest.raises(errors.NetworkError, match="within 2 s"):
-            within(2 + SLACK, lambda: engine_for(server.url, keys, deadline=2).issue("r"))
+            within(2 + SLACK, lambda: engine_at(server.url, drip_keys, deadline=2).issue("r"))
         wait_for(lambda: all(c.ended.is_set() for c in server.connections()),
                  "the server saw the TLS connection close")
         wait_for(lambda: sts_threads() == before, "the STS worker thread ended")
@@ -166,18 +139,18 @@ def test_https_with_aws_ca_bundle_still_works_and_still_ends(
 
 
 def test_a_proxy_still_carries_the_call_and_the_deadline_holds(
-        drip: DripServer, keys: KeyStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        drip: DripServer, drip_keys: KeyStore, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", drip.url)  # the loopback server plays the proxy
     drip.answer(success_answer())
     target = "http://sts.proxied.invalid"
-    assert engine_for(target, keys, deadline=30).issue("r").credentials.session_token
+    assert engine_at(target, drip_keys, deadline=30).issue("r").credentials.session_token
     assert drip.request_lines()[0].startswith(f"POST {target}/ HTTP/1.1")
     drip.reset()
     drip.mode = "drip-body"
     with pytest.raises(errors.NetworkError, match="within 2 s"):
-        within(2 + SLACK, lambda: engine_for(target, keys, deadline=2).issue("r"))
+        within(2 + SLACK, lambda: engine_at(target, drip_keys, deadline=2).issue("r"))
     wait_for(lambda: all(c.ended.is_set() for c in drip.connections()),
              "the proxy saw the connection close")
 

@@ -29,6 +29,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from traycreds.adapters.keystore import KeyStore
+from traycreds.adapters.sts import BotoSts
+from traycreds.core.models import Credentials, Role
+from traycreds.core.roles import Catalog
+from traycreds.engine import Engine, MfaRequest
+
 _WAIT_FOR_HANGUP = 10.0  # how long hold-back waits for the client to give up on the body
 
 
@@ -267,3 +273,21 @@ class DripServer:
                 return False
             conn.body_sent += len(piece)
         return True
+
+
+# --- an engine pointed at it ----------------------------------------------------------------
+# The source key the engine signs with: the server never checks it.
+SOURCE_KEY = Credentials("AKIA" + "Q" * 16, "s" * 40)
+
+
+def no_prompt(request: MfaRequest) -> str:
+    raise AssertionError(f"unexpected MFA prompt for {request.role}")
+
+
+def engine_at(url: str, keys: KeyStore, deadline: float = 60.0) -> Engine:
+    """An engine with one role, ``r``, assumed at ``url`` with ``keys``' key ``me``."""
+    role = Role(name="r", role_arn="arn:aws:iam::111122223333:role/R", source="me",
+                origin="test", endpoint_url=url)
+    return Engine(Catalog(roles={"r": role}), keys, BotoSts(deadline=deadline), no_prompt,
+                  env={}, session_name="tc-test")
+
