@@ -4,8 +4,10 @@
 # Sets up traycreds (Debian packages if missing, .venv with the demo extra) and runs
 # `traycreds demo`: a local STS/IAM on loopback, a demo key in the keyring, demo roles.
 # Your own ~/.aws files are neither read nor changed. Where no Secret Service keyring is
-# reachable (a headless machine, a plain SSH login), the demo runs inside a private D-Bus
-# session with its own unlocked gnome-keyring, which disappears when the demo ends.
+# reachable (a headless machine, a plain SSH login), or the desktop's keyring has no default
+# collection (gnome-keyring would open a "choose password" window and the demo would wait on
+# it), the demo runs inside a private D-Bus session with its own unlocked gnome-keyring, which
+# disappears when the demo ends. Its last lines say how to run traycreds afterwards.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,13 +18,25 @@ die() { echo "demo.sh: $*" >&2; exit 1; }
 # shellcheck source=scripts/setup-lib.sh
 source scripts/setup-lib.sh
 
-step "system packages"
+step "system packages (any missing are installed with apt-get)"
 install_system_packages
 step_done
 
-step "virtualenv ($venv)"
+step "virtualenv ($venv): traycreds and its Python packages"
 with_venv_lock install_venv demo,linux
 step_done
+
+how_to_run_it() {
+    cat >&2 <<EOF
+
+demo.sh: traycreds is installed in $venv (not on your PATH). To run it yourself:
+    $venv/bin/traycreds            the tray
+    $venv/bin/traycreds --help     the command line
+or, to type just 'traycreds' in this shell: source $venv/bin/activate
+EOF
+}
+# Also after Ctrl+C or a failure: the way back in matters most then.
+trap how_to_run_it EXIT
 
 secret_service_reachable() {
     [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || return 1
@@ -35,12 +49,39 @@ secret_service_reachable() {
     return 1
 }
 
-if secret_service_reachable; then
-    exec "$venv/bin/traycreds" demo "$@"
+# secret_service_alias: the object path of the keyring's default collection ("/" when there
+# is none); activates the keyring if it is only activatable. Fails on no answer in 10 s.
+secret_service_alias() {
+    timeout 10 dbus-send --session --print-reply --reply-timeout=9000 \
+        --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+        org.freedesktop.Secret.Service.ReadAlias string:default 2>/dev/null |
+        sed -n 's/^ *object path "\(.*\)"$/\1/p'
+}
+
+# The reason the session's keyring cannot take the demo key without a silent wait, if any.
+keyring_problem() {
+    secret_service_reachable || { echo "no Secret Service keyring on this session"; return; }
+    local alias
+    alias=$(secret_service_alias) || alias=""
+    case $alias in
+        "") echo "the session's keyring (org.freedesktop.secrets) did not answer in 10 s" ;;
+        /) echo "the session's keyring has no default collection: storing a key would open" \
+                "a 'choose password' window for a new one (to set one up for your own keys" \
+                "later: Passwords and Keys (seahorse), File > New > Password Keyring, then" \
+                "'Set as default')" ;;
+    esac
+}
+
+problem=$(keyring_problem)
+if [ -z "$problem" ]; then
+    echo "demo.sh: the demo key goes into your desktop keyring; if it is locked, a keyring" \
+        "window asks for its password (usually your login password)" >&2
+    "$venv/bin/traycreds" demo "$@"
+    exit
 fi
 
-echo "demo.sh: no Secret Service keyring on this session; starting a private one" >&2
-exec dbus-run-session -- bash -c '
+echo "demo.sh: $problem; using a private keyring for the demo instead" >&2
+dbus-run-session -- bash -c '
     set -euo pipefail
     export NO_AT_BRIDGE=1
     private=$(mktemp -d)
@@ -57,5 +98,10 @@ exec dbus-run-session -- bash -c '
             && break
         sleep 0.1
     done
+    # On a display, a notification daemon on this private bus, so notifications still show.
+    if [ -n "${DISPLAY:-}" ] && command -v dunst >/dev/null; then
+        dunst >/dev/null 2>&1 &
+        trap "kill \$keyring_pid $! 2>/dev/null || true; rm -rf \"\$private\"" EXIT
+    fi
     "$0" demo "$@"
 ' "$venv/bin/traycreds" "$@"

@@ -321,6 +321,61 @@ def test_stop_cancels_a_pending_question(desktop: None, worker: ThreadPoolExecut
     wait_gone(MFA_TITLE)
 
 
+# --- Tk objects die on the UI thread -----------------------------------------------------------
+
+# A failing dialog and a failing Tk callback, with a log handler that keeps its records (as
+# pytest's does); the UI thread then ends and the main thread drops everything. A traceback that
+# kept the UI thread's widgets alive would free the Tcl interpreter here, on the wrong thread,
+# and abort the process ("Tcl_AsyncDelete: async handler deleted by the wrong thread").
+_WRONG_THREAD_SCRIPT = """
+import gc, logging, threading
+from traycreds.tray.dialogs import TkDialogs, _window
+
+records = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        records.append(record)
+logging.getLogger().addHandler(Keep())
+
+dialogs = TkDialogs()
+called = threading.Event()
+
+def failing_build(ui, future):
+    _window(ui, future, "failing", lambda: None)
+    raise ValueError("the build failed")
+
+def build_with_failing_callback(ui, future):
+    window, _body = _window(ui, None, "callback", lambda: None)
+    def callback():
+        called.set()
+        raise ValueError("the callback failed")
+    window.after(10, callback)
+    future.set_result(None)
+
+failed = dialogs._submit(failing_build)
+try:
+    failed.result(5)
+except ValueError as exc:
+    kept = exc
+dialogs._submit(build_with_failing_callback).result(5)
+assert called.wait(5)
+dialogs.stop()
+assert records, "the failures were logged"
+records.clear()
+kept = failed = None
+gc.collect()
+print("survived")
+"""
+
+
+def test_tk_objects_are_not_freed_by_other_threads(desktop: None) -> None:
+    result = subprocess.run([sys.executable, "-c", _WRONG_THREAD_SCRIPT], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert "Tcl_AsyncDelete" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "survived"
+
+
 # --- without a desktop -----------------------------------------------------------------------
 
 def test_without_a_display_questions_fail_with_a_reason(

@@ -3,13 +3,16 @@
 It starts moto's server on loopback, creates a demo IAM user with an access
 key and three roles (plain, behind MFA, chained), stores the key in the real
 OS keyring under ``traycreds-demo`` and points traycreds at a demo settings
-file, so nothing of the user's own AWS setup is read or changed.
+file and demo AWS files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE in a demo
+folder), so nothing of the user's own AWS setup is read or changed. When it
+ends it removes the demo key from the keyring and says so in one line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from traycreds.adapters.atomic import write_atomic
 from traycreds.core.errors import TraycredsError
 
 SOURCE = "traycreds-demo"
+REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 
 
@@ -75,8 +79,10 @@ def provision(url: str) -> tuple[str, str, dict[str, dict[str, Any]]]:
         "demo-admin": {"role_arn": arns["demo-admin"], "source_profile": SOURCE,
                        "mfa_serial": serial, "duration_seconds": 7200, "region": "us-east-1",
                        "label": "Admin (MFA)", "group": "Demo", "colour": "#c62828"},
+        # A region on every role: the AWS CLI lines the demo advises need one.
         "demo-deploy": {"role_arn": arns["demo-deploy"], "source_profile": "demo-readonly",
-                        "label": "Deploy (chained)", "group": "Demo", "colour": "#1565c0"},
+                        "region": REGION, "label": "Deploy (chained)", "group": "Demo",
+                        "colour": "#1565c0"},
     }
     for fields in roles.values():
         fields["endpoint_url"] = url
@@ -101,6 +107,25 @@ def settings_text(roles: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def demo_environment(folder: Path, url: str) -> dict[str, str]:
+    """The variables that point traycreds and the AWS tools at the demo's files and STS.
+
+    AWS_ENDPOINT_URL (every service, not only STS) keeps an AWS CLI line copied from the
+    demo away from real AWS whatever service it calls; moto answers them all.
+    """
+    return {
+        "TRAYCREDS_SETTINGS": str(folder / "settings.toml"),
+        "AWS_CONFIG_FILE": str(folder / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(folder / "aws-credentials"),
+        "AWS_ENDPOINT_URL": url,
+    }
+
+
+def environment_lines(env: dict[str, str]) -> str:
+    """``export`` lines for bash/zsh that give another terminal the demo's setup."""
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items())
+
+
 def prepare(url: str) -> Path:
     """Provision the demo and point this process at it; returns the demo folder."""
     from traycreds.adapters.keystore import KeyStore
@@ -110,11 +135,28 @@ def prepare(url: str) -> Path:
     key_id, secret, roles = provision(url)
     KeyStore(paths.data_dir() / "sources.json").put(SOURCE, Credentials(key_id, secret))
     write_atomic(folder / "settings.toml", settings_text(roles))
-    write_atomic(folder / "aws-config", "# The demo reads no AWS profiles of yours.\n")
-    os.environ["TRAYCREDS_SETTINGS"] = str(folder / "settings.toml")
-    os.environ["AWS_CONFIG_FILE"] = str(folder / "aws-config")
-    os.environ["AWS_ENDPOINT_URL_STS"] = url
+    write_atomic(folder / "aws-config", "# The demo's AWS config: it reads no profiles of "
+                                        "yours. Rewritten on every demo run.\n")
+    # Emptied on every run: "Write to credentials profile" writes here, not ~/.aws.
+    write_atomic(folder / "aws-credentials", "")
+    os.environ.update(demo_environment(folder, url))
     return folder
+
+
+def remove_demo_key() -> str:
+    """Remove the demo key from the keyring; returns the line that says what happened."""
+    from traycreds.adapters.keystore import KeyStore
+
+    store = KeyStore(paths.data_dir() / "sources.json")
+    try:
+        if SOURCE not in store.index():  # the demo failed before storing it
+            return "traycreds demo: ended; no demo key was stored.\n"
+        store.remove(SOURCE)
+    except TraycredsError as error:
+        return (f"traycreds demo: ended, but the demo key {SOURCE!r} is still in the keyring "
+                f"({error.message}); remove it with: traycreds keys remove {SOURCE}\n")
+    return (f"traycreds demo: ended; the demo key {SOURCE!r} is removed from the keyring "
+            "and your ~/.aws files were not touched.\n")
 
 
 def has_display() -> bool:
@@ -126,29 +168,57 @@ def has_display() -> bool:
 def run(*, tray: bool = True) -> int:
     server, url = start_server()
     try:
-        prepare(url)
-        sys.stdout.write(f"traycreds demo: local STS at {url}, key stored as {SOURCE!r}.\n"
-                         "The demo STS accepts any six-digit MFA code.\n\n")
-        if tray and has_display():
-            sys.stdout.write("Starting the tray: click its icon, pick a role, choose "
-                             "'Copy for ...', and paste. Quit from its menu to end the demo.\n")
-            sys.stdout.flush()
-            from traycreds.tray.main import run_tray
-
-            return run_tray()
-        if tray:
-            sys.stdout.write("No display here, so no tray: this is what the command line "
-                             "gives on the same engine.\n\n")
-        return _print_walkthrough()
+        return _run_prepared(url, tray=tray)
     finally:
         server.stop()
+        sys.stdout.write(remove_demo_key())
+        sys.stdout.flush()
+
+
+def _run_prepared(url: str, *, tray: bool) -> int:
+    folder = prepare(url)
+    sys.stdout.write(
+        f"traycreds demo: local STS at {url}, key stored as {SOURCE!r}, AWS files in {folder}.\n"
+        "The demo STS accepts any six-digit MFA code.\n"
+        "To follow the demo's advice (aws --profile ..., pasted exports) in another terminal "
+        "while it runs, first paste these lines there:\n"
+        + "".join("    " + line + "\n"
+                  for line in environment_lines(demo_environment(folder, url)).splitlines())
+        + "\n")
+    if tray and has_display() and not _no_tray_host():
+        sys.stdout.write("Starting the tray: click its icon, pick a role, choose "
+                         "'Copy for ...', and paste. Quit from its menu to end the demo.\n")
+        sys.stdout.flush()
+        from traycreds.tray.main import run_tray
+
+        return run_tray()
+    if tray:
+        sys.stdout.write("No display here, so no tray: this is what the command line "
+                         "gives on the same engine.\n\n")
+    return _print_walkthrough()
+
+
+def _no_tray_host() -> bool:
+    """True (after saying so) when nothing would draw the tray's icon on this display."""
+    from traycreds.adapters.desktop import tray_host_running
+
+    if tray_host_running() is not False:
+        return False
+    sys.stdout.write(
+        "No tray host runs on this display (no StatusNotifier watcher on D-Bus, no XEmbed "
+        "system tray), so the tray's icon would be invisible. On GNOME, turn on the "
+        "'AppIndicator and KStatusNotifierItem Support' extension; elsewhere start a panel "
+        "with a tray (e.g. trayer), then run the demo again. Meanwhile, this is what the "
+        "command line gives on the same engine.\n\n")
+    return True
 
 
 def _print_walkthrough() -> int:
     from traycreds.cli.main import main
 
     for argv in (["roles"], ["export", "demo-readonly", "--shell", "bash"],
-                 ["export", "demo-deploy", "--shell", "cmd"], ["whoami", "demo-deploy"]):
+                 ["export", "demo-deploy", "--shell", "cmd"], ["whoami", "demo-deploy"],
+                 ["write", "demo-readonly"]):
         sys.stdout.write(f"$ traycreds {' '.join(argv)}\n")
         sys.stdout.flush()
         code = main(argv)

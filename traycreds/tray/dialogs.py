@@ -6,9 +6,15 @@ and blocks on a Future until the person answers. ``stop()`` ends the UI thread; 
 still open or queued then raises CancelledError in its caller.
 
 tkinter is imported only inside the UI thread, so importing this module costs nothing and a
-Python without Tk fails only when a dialog is asked for. The windows use no tkinter Variable
-objects: those run Tcl calls from ``__del__``, which breaks when the garbage collector runs in a
-worker thread.
+Python without Tk fails only when a dialog is asked for.
+
+Every Tk object is made, used and freed on the UI thread. Freeing the Tcl interpreter (with the
+last widget, font or image that refers to it) on another thread aborts the whole process
+("Tcl_AsyncDelete: async handler deleted by the wrong thread"). So the windows use no tkinter
+Variable objects (those run Tcl calls from ``__del__``), and no exception leaves the UI thread
+with its traceback: a traceback keeps the frames, and so the widgets, alive in whichever thread
+(or log record) holds it. Errors are logged as text and handed on with their tracebacks cleared
+(``_detach``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -123,9 +130,18 @@ class _Ui:
 
     def __init__(self) -> None:
         import tkinter as tk
-        from tkinter import font, ttk
 
         self.root = tk.Tk(className="traycreds")
+        try:
+            self._set_up()
+        except BaseException:
+            with contextlib.suppress(Exception):  # freed here, not by whoever drops it last
+                self.root.destroy()
+            raise
+
+    def _set_up(self) -> None:
+        from tkinter import font, ttk
+
         self.root.withdraw()
         self.root.report_callback_exception = _log_callback_error
         self.x11 = self.root.tk.call("tk", "windowingsystem") == "x11"
@@ -160,7 +176,27 @@ class _Ui:
 
 
 def _log_callback_error(kind: type[BaseException], value: BaseException, tb: Any) -> None:
-    log.error("error in a dialog", exc_info=(kind, value, tb))
+    # As text: a record holding exc_info would keep this thread's widgets alive (see above).
+    text = "".join(traceback.format_exception(kind, value, tb)).rstrip()
+    _detach(value)
+    log.error("error in a dialog\n%s", text)
+
+
+def _detach(exc: BaseException) -> BaseException:
+    """Clear the tracebacks of ``exc`` and its chain, on the UI thread, so that no frame of
+    that thread (nor the Tk objects in it) is released elsewhere; returns ``exc``."""
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)  # a running frame is left alone
+            current.__traceback__ = None
+        pending += [current.__cause__, current.__context__]
+    return exc
 
 
 def _cancelled(what: str) -> CancelledError:
@@ -218,9 +254,10 @@ class TkDialogs:
         try:
             ui = _Ui()
         except Exception as exc:  # no display, no Tk: every request gets the reason
-            log.warning("cannot start Tk: %s", exc)
+            reason = str(_detach(exc))  # a half-made Tk is freed here, on this thread
+            log.warning("cannot start Tk: %s", reason)
             self._close(session, DialogsUnavailableError(
-                f"traycreds cannot open a window ({exc}). Is a desktop session running?"))
+                f"traycreds cannot open a window ({reason}). Is a desktop session running?"))
             return
         finally:
             session.ready.set()
@@ -258,8 +295,9 @@ class TkDialogs:
             try:
                 request.build(ui, request.future)
             except Exception as exc:
-                log.exception("dialog failed")
-                _settle(request.future, exception=exc)
+                text = "".join(traceback.format_exception(exc)).rstrip()
+                log.error("dialog failed\n%s", text)
+                _settle(request.future, exception=_detach(exc))
         if self._idle_long_enough(session, ui):
             ui.root.quit()
             return
