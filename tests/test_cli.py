@@ -185,7 +185,10 @@ def test_malformed_config_names_file_and_line_and_other_roles_load(setup: Setup,
     result = traycreds(setup.env, "roles")
     assert result.returncode == 0
     assert "dev" in result.stdout
-    assert f"{config}, line 15" in result.stderr
+    # Line 15 is inside [profile deep]: that role is listed with the line as its error.
+    deep = next(line for line in result.stdout.splitlines() if line.startswith("deep "))
+    assert f"{config}, line 15" in deep
+    assert traycreds(setup.env, "export", "deep").returncode == 3
     result = traycreds(setup.env, "export", "worse")
     assert result.returncode == 3 and "not an IAM role ARN" in result.stderr
     result = traycreds(setup.env, "config", "check")

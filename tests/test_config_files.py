@@ -59,6 +59,31 @@ def test_bad_lines_are_problems_with_line_numbers_and_the_rest_loads() -> None:
     assert "Fix or remove that line" in problems[0].describe()
 
 
+def test_a_setting_without_equals_is_reported_with_the_fix_and_marks_its_profile() -> None:
+    text = "[profile a]\nrole_arn = x\nduration_seconds 3600\n[profile b]\nregion = y\n"
+    profiles, problems = read_profiles(text, "/c")
+    assert [p.line for p in problems] == [3]
+    assert "Write it as 'duration_seconds = 3600'" in problems[0].fix
+    assert problems[0].role == "a" and profiles["a"].problem == problems[0]
+    assert profiles["b"].problem is None
+
+
+def test_lines_under_a_header_missing_its_bracket_stay_out_of_the_profile_above() -> None:
+    text = "[profile a]\nregion = x\n[profile stage\nregion = y\nrole_arn = z\n"
+    profiles, problems = read_profiles(text, "/c")
+    assert profiles["a"].values == {"region": "x"} and profiles["a"].problem is None
+    assert profiles["stage"].values == {"region": "y", "role_arn": "z"}
+    assert profiles["stage"].line == 3 and profiles["stage"].line_of("role_arn") == 5
+    assert [(p.line, p.role) for p in problems] == [(3, "stage")]
+    assert "no closing ']'" in problems[0].message
+
+
+def test_a_bad_line_of_the_credentials_file_is_not_quoted() -> None:
+    _, problems = read_profiles("[me]\naws_secret_access_key SECRETVALUE\n", "/k",
+                                config_file=False)
+    assert problems[0].line == 2 and "SECRETVALUE" not in problems[0].describe()
+
+
 def test_duplicate_profile_is_reported_and_first_wins() -> None:
     text = "[profile a]\nregion = x\n[profile a]\nregion = y\n"
     profiles, problems = read_profiles(text, "/c")
@@ -154,3 +179,11 @@ def test_unknown_keys_and_bad_app_values_are_reported() -> None:
     assert "tcsh" in messages and "clipboard_clear_seconds" in messages
     assert any(p.line == 5 and "labell" in p.message for p in problems)
     assert parsed.app.clipboard_clear_seconds == 45
+
+
+def test_a_first_header_missing_its_bracket_still_names_its_profile() -> None:
+    text = "[profile stage\nregion = y\n# two bad lines in one profile:\nregion y\nzz\n"
+    profiles, problems = read_profiles(text, "/c")
+    assert profiles["stage"].values == {"region": "y"}
+    assert [(p.line, p.role) for p in problems] == [(1, "stage"), (4, "stage"), (5, "stage")]
+    assert profiles["stage"].problem == problems[0]

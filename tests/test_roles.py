@@ -54,6 +54,9 @@ def test_same_value_in_both_files_is_not_a_conflict() -> None:
     ("mfa_serial = 12", "MFA device"),
     ("role_session_name = a b", "role_session_name"),
     ("sts_regional_endpoints = sometimes", "legacy"),
+    ("region = eu-west", "not an AWS region"),
+    ("region = Europe", "not an AWS region"),
+    ("region = us-east-1a", "not an AWS region"),
 ])
 def test_invalid_role_fields_break_only_that_role(line: str, expected: str) -> None:
     cat = catalog(f"[profile bad]\nrole_arn = {ARN}B\nsource_profile = me\n{line}\n"
@@ -61,7 +64,54 @@ def test_invalid_role_fields_break_only_that_role(line: str, expected: str) -> N
     assert "good" in cat.roles
     with pytest.raises(ConfigError) as info:
         cat.get("bad")
-    assert expected in info.value.message and "line 1" in info.value.message
+    assert expected in info.value.message and "/aws/config, line 4" in info.value.message
+
+
+def test_a_bad_field_in_the_settings_is_reported_at_its_line_there() -> None:
+    cat = catalog(f"[profile a]\nrole_arn = {ARN}A\nsource_profile = me\n",
+                  '[roles.a]\nlabel = "A"\nregion = "Europe"\n')
+    with pytest.raises(ConfigError) as info:
+        cat.get("a")
+    assert "/settings.toml, line 3" in info.value.message and "Europe" in info.value.message
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-2", "us-gov-west-1", "cn-north-1",
+                                    "ap-southeast-7", "us-isob-east-1", "eusc-de-east-1"])
+def test_real_region_names_are_accepted(region: str) -> None:
+    cat = catalog(f"[profile a]\nrole_arn = {ARN}A\nsource_profile = me\nregion = {region}\n")
+    assert cat.get("a").region == region and cat.problems == []
+
+
+def test_header_missing_its_bracket_breaks_only_the_role_it_names() -> None:
+    cat = catalog(f"[profile a]\nrole_arn = {ARN}A\nsource_profile = me\n"
+                  f"[profile stage\nrole_arn = {ARN}S\nsource_profile = me\nregion = bad\n"
+                  f"[profile c]\nrole_arn = {ARN}C\nsource_profile = me\n")
+    # The lines under the broken header do not leak into [profile a].
+    assert cat.get("a").role_arn == f"{ARN}A" and cat.get("a").region is None
+    assert cat.get("c").role_arn == f"{ARN}C"
+    with pytest.raises(ConfigError) as info:
+        cat.get("stage")
+    assert "/aws/config, line 4" in info.value.message and "']'" in info.value.message
+
+
+def test_a_setting_missing_its_equals_breaks_only_its_role_and_names_the_line() -> None:
+    cat = catalog(f"[profile bad]\nrole_arn = {ARN}B\nsource_profile = me\n"
+                  "duration_seconds 7200\n"
+                  f"[profile good]\nrole_arn = {ARN}G\nsource_profile = me\n")
+    assert "good" in cat.roles
+    with pytest.raises(ConfigError) as info:
+        cat.get("bad")
+    assert "/aws/config, line 4" in info.value.message
+    assert "Write it as 'duration_seconds = 7200'" in info.value.message
+
+
+def test_unknown_role_suggests_the_closest_name() -> None:
+    cat = catalog(f"[profile prod-admin]\nrole_arn = {ARN}A\nsource_profile = me\n"
+                  f"[profile dev]\nrole_arn = {ARN}D\nsource_profile = me\n")
+    with pytest.raises(UnknownRoleError) as info:
+        cat.get("prod-admn")
+    assert info.value.message == ("Unknown role 'prod-admn'. Did you mean 'prod-admin'? "
+                                  "'traycreds roles' lists them.")
 
 
 def test_unknown_role_lists_known_ones() -> None:

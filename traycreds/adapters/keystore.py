@@ -33,7 +33,8 @@ _INSECURE = (
 HOW_TO_GET_A_KEYRING = (
     "traycreds keeps access keys only in the OS keyring. On Linux install and unlock a "
     "Secret Service (gnome-keyring or KWallet; e.g. 'apt install gnome-keyring' and log in "
-    "to a desktop session); Windows and macOS have one built in. See README, 'Keyring'."
+    "to a desktop session); Windows and macOS have one built in. 'traycreds doctor' shows "
+    "which keyring was found; README, 'Install', lists what to install."
 )
 
 

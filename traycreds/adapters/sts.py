@@ -7,6 +7,7 @@ botocore's DEBUG logging prints raw response bodies, secrets included
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -88,9 +89,9 @@ def translate_client_error(exc: Any, *, action: str, target: str, caller: str,
             "MFA code when one is needed) and try again.")
     if code == "AccessDenied" and "MultiFactorAuthentication" in aws_message.replace(" ", ""):
         return errors.MfaError(
-            f"AWS did not accept the MFA code for {target}. Codes are single-use and change "
-            "every 30 seconds: wait for the next code and try again; check the device is the "
-            "one named by mfa_serial.")
+            f"AWS did not accept the MFA code to {action} {target}. Codes are single-use and "
+            "change every 30 seconds: wait for the next code and try again; check the device "
+            "is the one named by mfa_serial.")
     if code == "AccessDenied":
         return errors.AccessDeniedError(
             f"{caller} may not {action} {target}. AWS says: {_sentence(aws_message)} "
@@ -141,10 +142,14 @@ def bad_answer(where: str, reason: str) -> errors.BadResponseError:
 
 
 def boto_session() -> Any:
-    """A boto3 session that ignores AWS_PROFILE.
+    """A boto3 session that reads neither AWS_PROFILE nor the shared AWS files.
 
     AWS_PROFILE may name a profile only traycreds knows (botocore would raise
-    ProfileNotFound), and traycreds always passes credentials explicitly.
+    ProfileNotFound), and traycreds always passes credentials explicitly. botocore parses
+    ~/.aws/config and ~/.aws/credentials whole on the first client, and one bad line there
+    ("Unable to parse config file") would stop every role: traycreds reads the config itself
+    (a bad line breaks only its role) and resolves the region and endpoint itself
+    (core/endpoints.py), so botocore gets empty files. Environment variables still apply.
     """
     import boto3.session
     import botocore.session
@@ -152,6 +157,8 @@ def boto_session() -> Any:
 
     core = botocore.session.Session()
     core.get_component("config_store").set_config_provider("profile", ConstantProvider(None))
+    for variable in ("config_file", "credentials_file"):
+        core.set_config_variable(variable, os.devnull)
     return boto3.session.Session(botocore_session=core)
 
 

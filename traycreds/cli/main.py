@@ -18,7 +18,7 @@ SHELL_CHOICES = ("cmd", "powershell", "bash", "zsh", "fish", "dotenv", "json")
 EPILOG = """exit codes: 0 ok, 2 usage, 3 configuration, 4 unknown role, 5 keyring,
 6 value unsafe for the shell, 7 cancelled, 8 file, 10 key rejected, 11 wrong secret
 or clock, 12 access denied, 13 MFA, 14 session expired, 15 region disabled,
-16 throttled, 17 network, 1 other."""
+16 throttled, 17 network, 18 no tray running, 19 not an STS answer, 1 other."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "~/.aws/credentials (only sections traycreds owns)")
     p.add_argument("role")
     p.add_argument("--profile", help="the section to write (default: the role's 'profile' "
-                                     "setting, else the role's name)")
+                                     "setting, else ROLE-traycreds; never a profile whose "
+                                     "config has role_arn or another credential source)")
     p.add_argument("--take-over", action="store_true",
                    help="replace a section traycreds did not write (a backup is kept)")
     p.add_argument("--remove", action="store_true", help="remove the role's section instead")
@@ -112,7 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run traycreds against a local demo STS (no AWS account)")
     p.add_argument("--no-tray", action="store_true",
                    help="print what roles, export and whoami give instead of starting the tray")
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each subcommand's --help starts with the line its parent's list shows for it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, child in action.choices.items():
+                if child.description is None and helps.get(name):
+                    text = str(helps[name])
+                    child.description = text[:1].upper() + text[1:].rstrip(".") + "."
+                _describe(child)
 
 
 def _report(error: TraycredsError) -> int:

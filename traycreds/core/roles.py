@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ _MFA_SERIAL = re.compile(
     r"^(arn:aws[a-z-]*:iam::\d{12}:(mfa|u2f)/[\w+=,.@/-]+|[\w+=/:,.@-]{9,256})$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+_REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class Catalog:
             return self.roles[name]
         if name in self.broken:
             raise ConfigError(self.broken[name].describe(), title=f"Role {name!r} is misconfigured")
+        close = difflib.get_close_matches(name, [*self.roles, *self.broken], n=1, cutoff=0.6)
+        if close:
+            raise UnknownRoleError(f"Unknown role {name!r}. Did you mean {close[0]!r}? "
+                                   "'traycreds roles' lists them.")
         known = ", ".join(sorted(self.roles)) or "none yet"
         raise UnknownRoleError(
             f"There is no role named {name!r}. Known roles: {known}. "
@@ -104,6 +110,10 @@ def _validate(fields: Mapping[str, Any], name: str, profile: str | None = None) 
             return f"duration_seconds {duration!r} is not a whole number of seconds."
         if not MIN_DURATION <= seconds <= MAX_DURATION:
             return f"duration_seconds must be {MIN_DURATION}..{MAX_DURATION} (got {seconds})."
+    region = fields.get("region")
+    if region is not None and not _REGION.match(str(region)):
+        return (f"region {region!r} is not an AWS region name (such as us-east-1, eu-west-2 "
+                "or us-gov-west-1).")
     regional = fields.get("sts_regional_endpoints")
     if regional and regional not in ("legacy", "regional"):
         return f"sts_regional_endpoints must be 'legacy' or 'regional' (got {regional!r})."
@@ -149,6 +159,18 @@ def _conflicts(profile: Profile, entry: RoleEntry) -> list[str]:
     return found
 
 
+def _place(error: str, profile: Profile | None, entry: RoleEntry | None, settings_path: str,
+           default: tuple[str, int | None]) -> tuple[str, int | None]:
+    """The file and line of the field an error names (its first word, as _validate writes
+    them: "region 'x' is not..."), so the user is sent to that line, not the header."""
+    key = error.split(" ", 1)[0]
+    if entry is not None and key in entry.values and key in ROLE_KEYS:
+        return settings_path, entry.line_of(key) or None
+    if profile is not None and key in profile.lines:
+        return profile.path, profile.lines[key]
+    return default
+
+
 def build_catalog(profiles: Mapping[str, Profile], settings: Settings,
                   problems: list[Problem] | None = None) -> Catalog:
     """Merge both files. Conflicts are reported and make the role unusable, never resolved."""
@@ -161,6 +183,10 @@ def build_catalog(profiles: Mapping[str, Profile], settings: Settings,
     for name in names:
         profile = profiles.get(name)
         entry = settings.roles.get(name)
+        if profile is not None and profile.problem is not None:
+            # A bad line in its section: what it meant is unknown, so the role is not used.
+            broken[name] = profile.problem  # read_profiles already listed it
+            continue
         if profile is not None and entry is not None and (clash := _conflicts(profile, entry)):
             problem = Problem(settings.path, entry.line or None,
                               f"role {name!r} is defined differently in two files: "
@@ -177,6 +203,7 @@ def build_catalog(profiles: Mapping[str, Profile], settings: Settings,
         line = profile.line if profile else (entry.line if entry else None)
         profile_setting = _as_str(entry.values.get("profile")) if entry is not None else None
         if (error := _validate(fields, name, profile_setting)) is not None:
+            where, line = _place(error, profile, entry, settings.path, (where, line))
             problem = Problem(where, line, f"role {name!r}: {error}",
                               "Fix it there; the other roles still load.", role=name)
             broken[name] = problem

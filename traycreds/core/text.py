@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+
+
+def local_time(moment: datetime | None) -> str:
+    """A moment as the clock on the wall shows it ('14:05'), as the tray writes expiry."""
+    return moment.astimezone().strftime("%H:%M") if moment else "never"
 
 
 def time_left(seconds: float) -> str:

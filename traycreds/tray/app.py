@@ -45,14 +45,47 @@ def choose_backend() -> None:
                             "(pipx install 'traycreds[linux]') for the tray to work")
 
 
+APP_NAME = "traycreds"
+
+
 class Notifications:
-    """pystray's notify where the backend has it; notify-send, then the log, elsewhere."""
+    """On Linux a D-Bus notification of our own; pystray's notify where the backend has one;
+    notify-send, then the log, elsewhere.
+
+    pystray's Linux notifier sends an empty application name, so notification servers
+    showed (and grouped) traycreds' notifications under no name: on D-Bus traycreds sends
+    its own, with pystray's icon, and like pystray replaces its previous notification.
+    """
 
     def __init__(self) -> None:
         self.icon: Any = None
+        self._last_id = 0
+
+    def _notify_dbus(self, title: str, message: str) -> bool:
+        try:
+            from gi.repository import Gio, GLib
+        except ImportError:
+            return False
+        icon_path = getattr(self.icon, "_icon_path", None) or ""
+        hints = {"desktop-entry": GLib.Variant("s", APP_NAME)}
+        try:
+            bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+            answer = bus.call_sync(
+                "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
+                "org.freedesktop.Notifications", "Notify",
+                GLib.Variant("(susssasa{sv}i)", (APP_NAME, self._last_id, icon_path, title,
+                                                 message, [], hints, -1)),
+                None, Gio.DBusCallFlags.NONE, 10_000, None)
+        except GLib.Error as error:
+            log.warning("D-Bus notification failed (%s); trying the next way", error.message)
+            return False
+        self._last_id = int(answer.unpack()[0])
+        return True
 
     def notify(self, title: str, message: str) -> None:
         log.info("notification: %s", title)
+        if sys.platform.startswith("linux") and self._notify_dbus(title, message):
+            return
         icon = self.icon
         if icon is not None and getattr(icon, "HAS_NOTIFICATION", False):
             try:
@@ -62,7 +95,7 @@ class Notifications:
                 log.exception("tray notification failed")
         sender = shutil.which("notify-send")
         if sender:
-            subprocess.run([sender, "--app-name=traycreds", title, message], check=False,
+            subprocess.run([sender, f"--app-name={APP_NAME}", title, message], check=False,
                            stdin=subprocess.DEVNULL, timeout=10)
         else:
             log.warning("no notification service: %s: %s", title, message)
