@@ -324,7 +324,8 @@ def test_clean_expired_removes_only_expired_sections_of_ours(tmp_path: Path) -> 
 
 # --- profiles: write, take over, backups, modes ---------------------------------------------
 
-ROLE = Role(name="dev", role_arn="arn:aws:iam::123456789012:role/dev", source="me",
+# profile="dev": these tests are about the file, so the section keeps the role's own name.
+ROLE = Role(name="dev", role_arn="arn:aws:iam::123456789012:role/dev", source="me", profile="dev",
             origin="test")
 
 

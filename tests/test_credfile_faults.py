@@ -33,7 +33,8 @@ from traycreds.core import credfile
 from traycreds.core.errors import FileError
 from traycreds.core.models import Credentials, Role
 
-ROLE = Role(name="dev", role_arn="arn:aws:iam::123456789012:role/dev", source="me",
+# profile="dev": these tests are about the file, so the section keeps the role's own name.
+ROLE = Role(name="dev", role_arn="arn:aws:iam::123456789012:role/dev", source="me", profile="dev",
             origin="test")
 ORIGINAL = (b"# hand-written; keep\n[default]\naws_access_key_id = AKIDEXAMPLEDEFAULT01\n"
             b"aws_secret_access_key = secretDEFAULT\n")

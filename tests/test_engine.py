@@ -220,3 +220,70 @@ def test_network_down_is_a_network_error(keys: KeyStore) -> None:
                                "http://127.0.0.1:9")], keys, no_prompt)
     with pytest.raises(errors.NetworkError, match=r"127\.0\.0\.1:9"):
         engine.issue("r")
+
+
+class KeyRecordingSts(BotoSts):
+    """The real adapter, recording which access key signed each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signed: list[tuple[str, str]] = []
+
+    def _call(self, creds: Credentials, endpoint: Any, operation: str, **kw: Any) -> Any:
+        self.signed.append((operation, creds.access_key_id))
+        return super()._call(creds, endpoint, operation, **kw)
+
+
+def test_a_changed_key_drops_its_mfa_sessions_and_roles_only(keys: KeyStore,
+                                                              sts_errors: Any) -> None:
+    sts_errors.respond_success()
+    serial = "arn:aws:iam::111122223333:mfa/me"
+    old, new, other = "AKID" + "O" * 16, "AKID" + "N" * 16, "AKID" + "Y" * 16
+    keys.put("me", Credentials(old, "s" * 40))
+    keys.put("you", Credentials(other, "t" * 40))
+    sts, prompt = KeyRecordingSts(), Prompt("123456", "234567")
+    engine = make_engine([role("r", "arn:aws:iam::111122223333:role/R", "me", sts_errors.url,
+                               mfa_serial=serial),
+                          role("deep", "arn:aws:iam::111122223333:role/D", "r", sts_errors.url),
+                          role("o", "arn:aws:iam::111122223333:role/O", "you",
+                               sts_errors.url)], keys, prompt, sts)
+    engine.issue("deep")
+    kept = engine.issue("o").credentials
+    assert sts.signed[0] == ("get_session_token", old) and len(prompt.requests) == 1
+    keys.put("me", Credentials(new, "s" * 40))
+    assert sorted(engine.forget_source("me")) == ["deep", "r"]
+    assert engine.held("r") is None and engine.held("deep") is None
+    assert engine.held("o") == kept  # another key's role is untouched
+    sts.signed.clear()
+    engine.issue("r")
+    # A new MFA session (a second code), started with the new key.
+    assert len(prompt.requests) == 2
+    assert sts.signed[0] == ("get_session_token", new)
+    assert engine.issue("o").credentials == kept
+
+
+def test_what_a_walk_with_the_old_key_obtains_is_not_kept(keys: KeyStore,
+                                                          sts_errors: Any) -> None:
+    # The key changes while the MFA dialog is open: the walk finishes for its caller, but
+    # neither the key, nor the MFA session, nor the role's credentials are kept.
+    sts_errors.respond_success()
+    serial = "arn:aws:iam::111122223333:mfa/me"
+    keys.put("me", Credentials("AKID" + "O" * 16, "s" * 40))
+    engine: Engine | None = None
+    codes = iter(("123456", "234567"))
+
+    def prompt(request: MfaRequest) -> str:
+        assert engine is not None
+        if len(asked) == 0:
+            engine.forget_source("me")
+        asked.append(request)
+        return next(codes)
+
+    asked: list[MfaRequest] = []
+    engine = make_engine([role("r", "arn:aws:iam::111122223333:role/R", "me", sts_errors.url,
+                               mfa_serial=serial)], keys, prompt)
+    assert engine.issue("r").credentials.session_token
+    assert engine.held("r") is None
+    engine.issue("r")
+    assert len(asked) == 2  # the MFA session begun with the old key was not kept either
+    assert engine.held("r") is not None

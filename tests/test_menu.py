@@ -69,6 +69,20 @@ def test_role_submenu_items_and_actions() -> None:
     assert not sub.children[-1].enabled  # nothing held to forget
 
 
+def test_the_write_item_names_the_profile_the_service_chose() -> None:
+    # The role's own name is a config profile holding its role_arn: the AWS tools never read
+    # keys written under it, so the item never offers it.
+    state = AppState(roles=(role("prod-admin"), role("dev", profile="work")))
+    assert find(build_menu(state, NOW), "prod-admin").children[4].label == \
+        "Write to credentials profile [prod-admin-traycreds]"
+    assert find(build_menu(state, NOW), "dev").children[4].label == \
+        "Write to credentials profile [work]"
+    # What the service found in ~/.aws/config wins (a profile setting the tools would ignore).
+    chosen = AppState(roles=state.roles, write_targets={"dev": "dev-traycreds"})
+    assert find(build_menu(chosen, NOW), "dev").children[4].label == \
+        "Write to credentials profile [dev-traycreds]"
+
+
 def test_state_marks_and_captions() -> None:
     roles = tuple(role(n) for n in ("a", "b", "c", "d", "e", "f"))
     states = {

@@ -16,10 +16,10 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from traycreds.core.endpoints import Endpoint, sts_endpoint
-from traycreds.core.errors import CancelledError, MfaError
+from traycreds.core.errors import CancelledError, ConfigError, MfaError
 from traycreds.core.models import Credentials, Identity, Role, utc_now
 from traycreds.core.roles import Catalog, Chain, resolve_chain
 
@@ -32,6 +32,7 @@ MFA_SESSION_SECONDS = 8 * 3600  # a working day: one code in the morning
 _TOTP = re.compile(r"^\d{6}$")
 _CODE_MEMORY = timedelta(minutes=3)  # a TOTP code is valid for about 90 s around its window
 _MFA_ATTEMPTS = 3
+_Slot = TypeVar("_Slot")
 
 
 class StsPort(Protocol):
@@ -98,6 +99,9 @@ class Engine:
         self._mfa_sessions: dict[tuple[str, str], Credentials] = {}
         self._roles: dict[str, Credentials] = {}
         self._used_codes: dict[str, list[tuple[str, datetime]]] = {}
+        # Bumped when a source key changes: what a walk begun with the old key obtains is
+        # handed to its caller but never kept.
+        self._generations: dict[str, int] = {}
         self._locks: dict[object, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -111,8 +115,9 @@ class Engine:
             if held is None:
                 log.debug("assuming %s via %s (%d hop%s)", name, chain.source_key,
                           len(chain.hops), "" if len(chain.hops) == 1 else "s")
-                held = self._walk(chain, name)
-                self._roles[name] = held
+                generation = self._generation(chain.source_key)
+                held = self._walk(chain, name, generation)
+                self._keep(self._roles, name, held, chain.source_key, generation)
                 log.info("assumed %s as %s, expires %s", name, held.access_key_id,
                          held.expiration)
             else:
@@ -146,11 +151,43 @@ class Engine:
             else:
                 self._roles.pop(name, None)
 
+    def forget_source(self, source: str) -> list[str]:
+        """The key named ``source`` changed (added, replaced, removed): drop it, the MFA
+        sessions started with it and the roles issued from it. Returns those roles."""
+        with self._guard:
+            self._generations[source] = self._generations.get(source, 0) + 1
+            self._sources.pop(source, None)
+            for slot in [slot for slot in self._mfa_sessions if slot[0] == source]:
+                del self._mfa_sessions[slot]
+            dropped = [name for name in self._roles if self._started_at(name) in (source, None)]
+            for name in dropped:
+                del self._roles[name]
+        return dropped
+
+    def _started_at(self, name: str) -> str | None:
+        """The source key of role ``name``'s chain; None when the catalog cannot tell (the
+        role changed or went), which counts as possibly this key."""
+        try:
+            return resolve_chain(self.catalog, name).source_key
+        except ConfigError:
+            return None
+
     def endpoint(self, role: Role | None) -> Endpoint:
         return sts_endpoint(role, self._env)
 
     # -- the chain --------------------------------------------------------------
-    def _walk(self, chain: Chain, asked: str) -> Credentials:
+    def _generation(self, source: str) -> int:
+        with self._guard:
+            return self._generations.get(source, 0)
+
+    def _keep(self, store: dict[_Slot, Credentials], slot: _Slot, creds: Credentials,
+              source: str, generation: int) -> None:
+        """Hold ``creds`` unless the source key changed while they were being obtained."""
+        with self._guard:
+            if self._generations.get(source, 0) == generation:
+                store[slot] = creds
+
+    def _walk(self, chain: Chain, asked: str, generation: int) -> Credentials:
         hops = chain.hops
         start, current, caller = 0, None, ""
         # A chained role starts from the nearest intermediate role still held.
@@ -160,13 +197,14 @@ class Engine:
                 start, current, caller = index + 1, held, f"role {hops[index].role.name}"
                 break
         if current is None:
-            key = self._source(chain.source_key)
+            key = self._source(chain.source_key, generation)
             current, caller = key, self._describe_key(chain.source_key, key)
         for index in range(start, len(hops)):
             role = hops[index].role
             serial, code = role.mfa_serial, None
             if serial and index == 0:
-                current = self._mfa_session(chain.source_key, current, serial, role, asked)
+                current = self._mfa_session(chain.source_key, current, serial, role, asked,
+                                            generation)
                 serial = None
             elif serial:
                 code = self._ask_code(serial, asked)
@@ -176,18 +214,21 @@ class Engine:
                 duration=hops[index].duration, endpoint=self.endpoint(role), caller=caller,
                 external_id=role.external_id, mfa_serial=serial, token_code=code)
             if index < len(hops) - 1:
-                self._roles[role.name] = current
+                self._keep(self._roles, role.name, current, chain.source_key, generation)
             caller = f"role {role.name}"
         return current
 
-    def _source(self, source: str) -> Credentials:
+    def _source(self, source: str, generation: int | None = None) -> Credentials:
+        generation = self._generation(source) if generation is None else generation
         with self._lock(("source", source)):
-            if source not in self._sources:
-                self._sources[source] = self._keys.get(source)
-            return self._sources[source]
+            key = self._sources.get(source)
+            if key is None:
+                key = self._keys.get(source)
+                self._keep(self._sources, source, key, source, generation)
+            return key
 
     def _mfa_session(self, source: str, key: Credentials, serial: str, role: Role,
-                     asked: str) -> Credentials:
+                     asked: str, generation: int) -> Credentials:
         slot = (source, serial)
         with self._lock(("mfa", slot)):
             held = self._usable(self._mfa_sessions.get(slot), REUSE_MARGIN)
@@ -197,7 +238,7 @@ class Engine:
                 held = self._sts.get_session_token(
                     key, duration=MFA_SESSION_SECONDS, endpoint=self.endpoint(role),
                     caller=self._describe_key(source, key), mfa_serial=serial, token_code=code)
-                self._mfa_sessions[slot] = held
+                self._keep(self._mfa_sessions, slot, held, source, generation)
             return held
 
     def _ask_code(self, serial: str, asked: str) -> str:

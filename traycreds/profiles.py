@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,15 +13,79 @@ from typing import NamedTuple
 
 from traycreds.adapters import atomic, inifile, paths
 from traycreds.core import credfile
-from traycreds.core.awsconfig import profile_name
+from traycreds.core.awsconfig import profile_name, read_profiles
 from traycreds.core.errors import FileError, SourceKeyMissingError, UsageError
 from traycreds.core.keys import check_key_pair
 from traycreds.core.models import Credentials, Role
 from traycreds.core.shells import check_shapes, format_expiration
 
+# A config profile with one of these keys gets its credentials from there, never from
+# ~/.aws/credentials: botocore's chain (and so the AWS CLI) tries them first, so keys written
+# under that name would be ignored (role_arn + source_profile would even fail for a key kept
+# in the keyring). sso_* keys are matched by prefix.
+CONFIG_CREDENTIAL_KEYS = ("role_arn", "source_profile", "credential_process",
+                          "web_identity_token_file")
+TARGET_SUFFIX = "-traycreds"
 
-def profile_for(role: Role, override: str | None = None) -> str:
-    return credfile.check_section_name(override or role.profile or role.name)
+
+def credentials_elsewhere(values: Mapping[str, str]) -> str | None:
+    """The key that makes the AWS tools take this config profile's credentials from
+    somewhere else than the credentials file, or None."""
+    for key in values:
+        name = key.lower()  # botocore lowercases option names, as configparser does
+        if name in CONFIG_CREDENTIAL_KEYS or name.startswith("sso_"):
+            return key
+    return None
+
+
+def shadowed_profiles(path: Path | None = None) -> dict[str, str]:
+    """Config profiles whose keys the AWS tools would not read from ~/.aws/credentials:
+    name -> the key responsible."""
+    path = path or paths.aws_config_file()
+    text, _ = inifile.read(path)
+    profiles, _ = read_profiles(text, str(path))
+    return {name: key for name, profile in profiles.items()
+            if (key := credentials_elsewhere(profile.values)) is not None}
+
+
+def default_target(role: Role, shadowed: Mapping[str, str]) -> str:
+    """Where 'write' puts a role's credentials unless told: its 'profile' setting if the AWS
+    tools would read keys there, else ROLE-traycreds (a config profile named like the role
+    holds its role_arn, so the role's own name never works)."""
+    if role.profile and role.profile not in shadowed:
+        return role.profile
+    return f"{role.name}{TARGET_SUFFIX}"
+
+
+def _header(name: str) -> str:
+    return "[default]" if name == "default" else f"[profile {name}]"
+
+
+def check_target(role: Role, name: str, shadowed: Mapping[str, str]) -> str:
+    """``name``, or an error when the AWS tools would never read the keys written there."""
+    key = shadowed.get(credfile.check_section_name(name))
+    if key is None:
+        return name
+    other = default_target(role, shadowed)
+    suggestion = f"--profile {other}" if other not in shadowed else "--profile ANOTHER-NAME"
+    raise FileError(
+        f"{paths.aws_config_file()} has {_header(name)} with {key}, so the AWS CLI and SDKs "
+        f"take that profile's credentials from there and would never read keys written to "
+        f"[{name}] in {paths.aws_credentials_file()}. Nothing was written. Use {suggestion}, "
+        f"or let the AWS tools ask traycreds: 'traycreds setup-profiles {role.name}', then "
+        f"aws --profile {role.name}-tray ...", title="Profile would be ignored")
+
+
+def profile_for(role: Role, override: str | None = None, *,
+                shadowed: Mapping[str, str] | None = None) -> str:
+    """The section 'write' uses: ``override`` (checked) or the default target."""
+    shadowed = shadowed_profiles() if shadowed is None else shadowed
+    return check_target(role, override or default_target(role, shadowed), shadowed)
+
+
+def aws_command(name: str, region: str | None) -> str:
+    """The AWS CLI line that reads the written section ('...' for the command)."""
+    return f"aws --profile {name}" + (f" --region {region}" if region else "") + " ..."
 
 
 def credential_values(creds: Credentials) -> list[tuple[str, str]]:
@@ -57,6 +122,16 @@ def write_profile(role: Role, creds: Credentials, *, profile: str | None = None,
         text, str(path), name, values, owner=role.name, take_over=take_over),
         keep_backup=take_over, private=True)
     return WrittenProfile(name, edited.backup, _private_note(path, edited.loosened_mode))
+
+
+def earlier_default(role: Role, *, path: Path | None = None) -> str | None:
+    """The section an earlier traycreds wrote for this role under its old default name
+    ([ROLE] or the profile setting, which the AWS tools may ignore), if it is still there."""
+    path = path or paths.aws_credentials_file()
+    text, _ = inifile.read(path)
+    old = role.profile or role.name
+    found = any(s.name == old and s.role == role.name for s in credfile.owned_sections(text))
+    return old if found else None
 
 
 def remove_profile(name: str, *, path: Path | None = None) -> bool:

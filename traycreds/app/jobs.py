@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
 class AppJobs:
     def __init__(self, dialogs: Dialogs, notifier: Notifier, engine: Callable[[], Engine],
-                 context: Callable[[], Context], reload: Callable[[], None]) -> None:
+                 context: Callable[[], Context], reload: Callable[[], None], *,
+                 key_changed: Callable[[str], object] | None = None) -> None:
         self._dialogs = dialogs
+        self._key_changed = key_changed  # drops what the old key of that name obtained
         self._notifier = notifier
         self._engine = engine
         self._context = context
@@ -40,6 +42,8 @@ class AppJobs:
                 problem, source = f"{error.title}: {error.message}", new.source
                 continue
             self._context().keys.put(new.source, creds)
+            if self._key_changed is not None:
+                self._key_changed(new.source)
             self._notifier.notify(f"Key {new.source!r} stored",
                                   f"{new.key_id} is {identity.arn}. It lives in the keyring.")
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -24,7 +24,7 @@ from traycreds.core import shells
 from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
 from traycreds.core.expiry import Event, ExpiryPlanner, Kind
 from traycreds.core.menu import Action
-from traycreds.core.models import Credentials, Identity, utc_now
+from traycreds.core.models import Credentials, Identity, Role, utc_now
 from traycreds.core.state import AppState, Failure, RoleState
 
 if TYPE_CHECKING:
@@ -76,7 +76,8 @@ class AppService:
         self._clipboard_role: str | None = None
         self._written: dict[str, str] = {}  # role -> credentials-file section we wrote
         self._closed = False
-        self.jobs = AppJobs(dialogs, notifier, self._ensure_engine, self._context, self.reload)
+        self.jobs = AppJobs(dialogs, notifier, self._ensure_engine, self._context, self.reload,
+                            key_changed=self.source_changed)
         self.scheduler = Scheduler(ExpiryPlanner(), clock, self._on_expiry,
                                    self._notify_listeners)
 
@@ -150,6 +151,7 @@ class AppService:
                         self.scheduler.forget(name)
                 self._engine.catalog = catalog
         known = set(catalog.roles)
+        targets = self._write_targets(catalog.roles.values())
 
         def apply(state: AppState) -> AppState:
             return replace(
@@ -161,10 +163,22 @@ class AppService:
                 active=state.active if state.active in known else None,
                 default_shell=default_shell(settings),
                 warn_before_minutes=settings.app.warn_before_minutes,
-                settings_path=settings.path)
+                settings_path=settings.path, write_targets=targets)
 
         self._update(apply)
         self.scheduler.set_thresholds(settings.app.warn_before_minutes)
+
+    @staticmethod
+    def _write_targets(roles: Iterable[Role]) -> dict[str, str]:
+        """Each role's 'Write to credentials profile' section, for the menu to name."""
+        from traycreds import profiles
+
+        try:
+            shadowed = profiles.shadowed_profiles()
+        except TraycredsError as error:  # the menu falls back to the rule without the file
+            log.warning("cannot read the AWS config for profile names: %s", error.title)
+            return {}
+        return {role.name: profiles.default_target(role, shadowed) for role in roles}
 
     # -- commands -------------------------------------------------------------------
     def perform(self, action: Action) -> Future[Any] | None:
@@ -284,8 +298,10 @@ class AppService:
         def job() -> None:
             from traycreds import profiles
 
+            # The name first: one the AWS tools would ignore is refused before any STS call.
+            name = profiles.profile_for(self._context().catalog.get(role))
             issued = self._issue(role)
-            name, _, note = profiles.write_profile(issued.role, issued.credentials)
+            name, _, note = profiles.write_profile(issued.role, issued.credentials, profile=name)
             self._written[role] = name
             if issued.credentials.expiration is not None:  # profile targets may auto-refresh
                 self.scheduler.track(role, issued.credentials.expiration,
@@ -293,7 +309,8 @@ class AppService:
             self._notifier.notify(
                 f"{issued.role.display_name} written to [{name}]",
                 f"{paths.aws_credentials_file()} now holds it until "
-                f"{local_time(issued.credentials.expiration)}. Use: aws --profile {name}"
+                f"{local_time(issued.credentials.expiration)}. Use: "
+                f"{profiles.aws_command(name, issued.role.region)}"
                 + (f" {note}" if note else ""))
 
         return self._role_job(role, job)
@@ -301,9 +318,10 @@ class AppService:
     def whoami(self, role: str) -> Future[Any] | None:
         def job() -> None:
             engine = self._ensure_engine()
-            self._issue(role)
+            self._issue(role, activate=False)  # a question, not a choice of the active role
             identity = engine.identity(role)
-            self._notifier.notify(f"{role} is", f"{identity.arn} (account {identity.account})")
+            self._notifier.notify(f"Who am I? {role}",
+                                  f"{identity.arn} (account {identity.account})")
 
         return self._role_job(role, job)
 
@@ -324,6 +342,33 @@ class AppService:
             except TraycredsError as error:
                 self._notifier.notify(error.title, error.message)
         return None
+
+    def source_changed(self, source: str) -> list[str]:
+        """A key was added, replaced, removed or imported: drop everything obtained with the
+        old one (the cached key, its MFA sessions, the roles issued from it), so the next
+        click uses the keyring's key without a restart. Returns the roles dropped."""
+        with self._lock:
+            engine = self._engine
+        dropped = engine.forget_source(source) if engine is not None else []
+        for name in dropped:
+            self._set_role(name, RoleState.forgotten)
+            self.scheduler.forget(name)
+        # A failure shown for a role behind this key belongs to the old key: clear it too.
+        stale = [name for name, held in self.state.states.items()
+                 if held.error is not None and not held.working
+                 and self._source_of(name) == source]
+        for name in stale:
+            self._set_role(name, lambda s: replace(s, error=None))
+        log.info("key %r changed; dropped %d role(s) obtained with it", source, len(dropped))
+        return dropped
+
+    def _source_of(self, role: str) -> str | None:
+        from traycreds.core.roles import resolve_chain
+
+        try:
+            return resolve_chain(self._context().catalog, role).source_key
+        except ConfigError:
+            return None
 
     # -- callers on the local channel ---------------------------------------------------
     def issue_for_caller(self, role: str, *, fresh: bool = False) -> Issued:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from traycreds.adapters import paths
 from traycreds.app.service import AppService
 from traycreds.core.errors import UsageError
+from traycreds.core.keys import check_source_name
 from traycreds.core.models import Credentials, utc_now
 from traycreds.core.shells import format_expiration
 
@@ -61,6 +63,11 @@ def handlers(service: AppService) -> dict[str, Handler]:
         snapshot, now = service.state, utc_now()
         return {
             "active": snapshot.active,
+            # Every role the tray serves and the files it read them from: 'traycreds roles'
+            # run with other files (another TRAYCREDS_SETTINGS, as the demo's) says so.
+            "names": [role.name for role in snapshot.roles],
+            "files": {"settings": str(paths.settings_file()),
+                      "aws_config": str(paths.aws_config_file())},
             "roles": {name: {"status": snapshot.status(name, now).value,
                              "expiration": format_expiration(s.expiration)
                              if s.expiration and s.held else None}
@@ -75,11 +82,16 @@ def handlers(service: AppService) -> dict[str, Handler]:
             service.forget(name)
         return {"forgotten": names}
 
+    def keys_changed(args: dict[str, Any]) -> dict[str, Any]:
+        """The command line changed a key in the keyring: the tray drops the old one."""
+        return {"forgotten": service.source_changed(check_source_name(_text(args, "source")))}
+
     def reload(args: dict[str, Any]) -> dict[str, Any]:
         service.reload()
         snapshot = service.state
         return {"roles": len(snapshot.roles), "problems": len(snapshot.broken)}
 
     return {"credentials": credentials, "forget": forget, "reload": reload,
+            "keys-changed": keys_changed,
             "source-credentials": source_credentials,
             "whoami": whoami, "state": state}

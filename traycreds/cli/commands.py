@@ -9,16 +9,17 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from traycreds.adapters import paths
 from traycreds.context import Context, default_shell
-from traycreds.core import text
+from traycreds.core import credfile, text
 from traycreds.core.credfile import SectionNotOursError
 from traycreds.core.errors import ConfigError, ExitCode, NotRunningError, UsageError
 from traycreds.core.keys import check_key_pair, check_source_name
-from traycreds.core.models import Credentials
+from traycreds.core.models import Credentials, Role
 from traycreds.core.roles import resolve_chain
 from traycreds.core.settings import SETTINGS_TEMPLATE
 
@@ -96,7 +97,10 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     after = ctx.settings.app.clipboard_clear_seconds
     schedule_clear(fingerprint(rendered), after)
     expires = creds.expiration
-    until = f"; they expire {shells.format_expiration(expires)}" if expires else ""
+    # Local time, as the tray's notifications say it (UTC is for files and programs).
+    left = text.time_left((expires - datetime.now(timezone.utc)).total_seconds()) \
+        if expires else ""
+    until = f"; they expire at {text.local_time(expires)} ({left})" if expires else ""
     clears = f", cleared in {after} s if unchanged" if after else ""
     sys.stderr.write(f"traycreds: copied {args.role} for {shells.SHELL_TITLES[shell]} to the "
                      f"clipboard{clears}{until}.\n")
@@ -152,24 +156,52 @@ def _identity_row(answer: Any) -> list[str]:
     return [str(value) for value in values]
 
 
-def _held_states(args: argparse.Namespace) -> dict[str, Any]:
-    """What the running tray holds: status and expiration per role."""
+def _printable(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and value.isprintable()
+
+
+@dataclass(frozen=True)
+class _TrayView:
+    """What the running tray says it serves, checked (a terminal acts on escape codes)."""
+
+    held: dict[str, Any]  # role -> status and expiration, for roles it has worked on
+    names: tuple[str, ...]  # every role it serves (empty from a tray before this field)
+    files: tuple[str, str] | None  # its settings file and AWS config file
+
+
+def _held_states(args: argparse.Namespace) -> _TrayView:
+    """What the running tray holds and serves (nothing when no tray runs)."""
     answer = _via_tray(args, "state", {}, timeout=5.0)
-    return dict(answer.get("roles", {})) if answer else {}
+    if not isinstance(answer, dict):
+        return _TrayView({}, (), None)
+    held = answer.get("roles")
+    names = answer.get("names")
+    files = answer.get("files")
+    where = (files.get("settings"), files.get("aws_config")) if isinstance(files, dict) \
+        else (None, None)
+    return _TrayView(
+        {k: v for k, v in held.items() if _printable(k) and isinstance(v, dict)}
+        if isinstance(held, dict) else {},
+        tuple(n for n in names if _printable(n)) if isinstance(names, list) else (),
+        (str(where[0]), str(where[1])) if all(_printable(w) for w in where) else None)
 
 
 def _state_text(held: dict[str, Any] | None) -> str | None:
-    if not held or not held.get("expiration"):
+    if not held or not isinstance(held.get("expiration"), str):
         return None
-    expiration = datetime.fromisoformat(held["expiration"].replace("Z", "+00:00"))
-    left = text.time_left((expiration - datetime.now(timezone.utc)).total_seconds())
-    return f"{held.get('status', 'held')}, {left}"
+    try:
+        expiration = datetime.fromisoformat(held["expiration"].replace("Z", "+00:00"))
+        left = text.time_left((expiration - datetime.now(timezone.utc)).total_seconds())
+    except (ValueError, TypeError):
+        return None
+    status = held.get("status")
+    return f"{status if _printable(status) else 'held'}, {left}"
 
 
-def _role_rows(ctx: Context, args: argparse.Namespace) -> list[dict[str, str]]:
+def _role_rows(ctx: Context, tray: _TrayView) -> list[dict[str, str]]:
     catalog = ctx.catalog
     stored = ctx.keys.index()
-    tray = _held_states(args)
+    held = tray.held
     rows = []
     for name in sorted(catalog.roles, key=str.lower):
         role = catalog.roles[name]
@@ -177,7 +209,7 @@ def _role_rows(ctx: Context, args: argparse.Namespace) -> list[dict[str, str]]:
             chain = resolve_chain(catalog, name)
             hops = [hop.role.name for hop in chain.hops[:-1]]
             source = chain.source_key + "".join(f" > {hop}" for hop in hops)
-            state = _state_text(tray.get(name)) or (
+            state = _state_text(held.get(name)) or (
                 "-" if chain.source_key in stored else f"key {chain.source_key!r} not stored")
             mfa = any(hop.role.mfa_serial for hop in chain.hops)
         except ConfigError as error:
@@ -191,8 +223,31 @@ def _role_rows(ctx: Context, args: argparse.Namespace) -> list[dict[str, str]]:
     return rows
 
 
+def _tray_only_rows(ctx: Context, tray: _TrayView) -> list[dict[str, str]]:
+    """Roles the running tray serves that this process' files do not define: it was started
+    with other files (the demo's, or another TRAYCREDS_SETTINGS / AWS_CONFIG_FILE)."""
+    known = set(ctx.catalog.roles) | set(ctx.catalog.broken)
+    return [{"name": name, "account": "", "role": "", "source": "", "mfa": "", "region": "",
+             "state": _state_text(tray.held.get(name)) or "served by the running tray"}
+            for name in sorted(tray.names, key=str.lower) if name not in known]
+
+
+def _other_files_note(tray: _TrayView, names: list[str]) -> str:
+    here = f"settings {paths.settings_file()}, AWS config {paths.aws_config_file()}"
+    theirs = (f"settings {tray.files[0]}, AWS config {tray.files[1]}" if tray.files
+              else "other files")
+    return (f"traycreds: note: the running tray serves {', '.join(names)} from {theirs}; this "
+            f"command read {here}. Rows without details come from the tray; to see them in "
+            "full, run traycreds with the tray's files (TRAYCREDS_SETTINGS, AWS_CONFIG_FILE) "
+            "or quit that tray and start it with yours.\n")
+
+
 def cmd_roles(args: argparse.Namespace, ctx: Context) -> int:
-    rows = _role_rows(ctx, args)
+    tray = _held_states(args)
+    extra = _tray_only_rows(ctx, tray)
+    rows = _role_rows(ctx, tray) + extra
+    if extra:
+        sys.stderr.write(_other_files_note(tray, [row["name"] for row in extra]))
     if args.json:
         _out(json.dumps(rows, indent=2) + "\n")
         return 0
@@ -235,6 +290,7 @@ def cmd_keys(args: argparse.Namespace, ctx: Context) -> int:
     if args.keys_command == "remove":
         if not ctx.keys.remove(source):
             raise UsageError(f"No key named {source!r} is stored ('traycreds keys list').")
+        _tell_tray_key_changed(source)
         _out(f"Removed key {source!r} from the keyring. To use it without traycreds again, "
              f"put aws_access_key_id and aws_secret_access_key under [{source}] in "
              f"{paths.aws_credentials_file()} by hand.\n")
@@ -248,9 +304,37 @@ def cmd_keys(args: argparse.Namespace, ctx: Context) -> int:
     if not args.no_verify:
         identity = _engine(ctx).source_identity(source, creds)
     ctx.keys.put(source, creds)
+    _tell_tray_key_changed(source)
     who = f" ({identity.arn})" if identity else " (not verified)"
     _out(f"Stored key {key_id} as {source!r}{who}.\n")
     return 0
+
+
+def _tell_tray_key_changed(source: str) -> None:
+    """Best effort: a running tray drops the old key of that name and all it obtained
+    (MFA sessions, role credentials), so its next click uses the keyring's key. Told even
+    with --no-tray: a tray left holding a replaced key fails until it is restarted."""
+    from traycreds.channel import client
+    from traycreds.core.errors import TraycredsError
+
+    try:
+        answer = client.request("keys-changed", {"source": source}, timeout=10.0)
+    except client.UntrustedTrayError as error:
+        client.warn_untrusted(error)
+        return
+    except NotRunningError:
+        return
+    except TraycredsError as error:  # a tray from an older traycreds, or one that is stuck
+        sys.stderr.write(f"traycreds: warning: the running tray was not told that key "
+                         f"{source!r} changed ({error.title}); quit it and start it again "
+                         "so that it uses the new key.\n")
+        return
+    roles = answer.get("forgotten") if isinstance(answer, dict) else None
+    shown = [r for r in roles if isinstance(r, str) and r.isprintable()] if isinstance(
+        roles, list) else []
+    if shown:
+        _notes((f"the running tray dropped the credentials it held for {', '.join(shown)} "
+                f"(obtained with the old key {source!r}).",))
 
 
 def cmd_write(args: argparse.Namespace, ctx: Context) -> int:
@@ -260,25 +344,43 @@ def cmd_write(args: argparse.Namespace, ctx: Context) -> int:
     role = ctx.catalog.get(args.role)
     target = paths.aws_credentials_file()
     if args.remove:
-        name = profiles.profile_for(role, args.profile)
-        if not profiles.remove_profile(name):
-            _out(f"{target} has no section [{name}]; nothing to remove.\n")
-            return 0
-        _out(f"Removed [{name}] from {target}.\n")
-        return 0
+        return _remove_written(role, args.profile)
+    # Checked before assuming the role: a name the AWS tools would ignore is refused at once.
+    name = profiles.profile_for(role, args.profile)
     issued = _engine(ctx).issue(args.role, fresh=args.fresh)
     _notes(issued.notes)
-    name, saved, note = profiles.write_profile(role, issued.credentials, profile=args.profile,
+    name, saved, note = profiles.write_profile(role, issued.credentials, profile=name,
                                                take_over=args.take_over)
     if note:
         _notes((note,))
     expires = issued.credentials.expiration
     until = f", expires {format_expiration(expires)}" if expires else ""
     _out(f"Wrote {role.name}'s credentials to [{name}] in {target}{until}.\n"
-         f"Use them with: aws --profile {name} ... (programs started earlier keep the old "
-         "credentials until they re-read the file)\n")
+         f"Use them with: {profiles.aws_command(name, role.region)} (programs started earlier "
+         "keep the old credentials until they re-read the file)\n")
     if saved:
         _out(f"The section it replaced is kept in {saved}.\n")
+    return 0
+
+
+def _remove_written(role: Role, override: str | None) -> int:
+    """Remove the role's section; without --profile also the one an earlier traycreds wrote
+    under the old default name ([ROLE]), which the AWS tools ignored anyway."""
+    from traycreds import profiles
+
+    target = paths.aws_credentials_file()
+    if override:
+        names = [credfile.check_section_name(override)]
+    else:
+        names = [profiles.default_target(role, profiles.shadowed_profiles())]
+        earlier = profiles.earlier_default(role)
+        if earlier is not None and earlier not in names:
+            names.append(earlier)
+    removed = [name for name in names if profiles.remove_profile(name)]
+    if not removed:
+        _out(f"{target} has no section [{names[0]}]; nothing to remove.\n")
+        return 0
+    _out(f"Removed {', '.join(f'[{name}]' for name in removed)} from {target}.\n")
     return 0
 
 
@@ -338,6 +440,7 @@ def _import_key(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.keys.get(source) != creds:  # never drop the plaintext copy on a doubtful write
         raise UsageError(f"The keyring did not return the key just stored for {source!r}; "
                          "the plaintext key was left in place.")
+    _tell_tray_key_changed(source)
     line = profiles.point_config_at_keyring(source)
     saved = profiles.remove_plaintext_key(source)
     who = f" (verified: {identity.arn})" if identity else ""

@@ -73,6 +73,15 @@ def role_caption(state: AppState, role: Role, now: datetime) -> str:
     return caption
 
 
+def write_target(state: AppState, role: Role) -> str:
+    """The section 'write' uses, as the service found it (one the AWS tools read keys from).
+
+    The fallback is the same rule without the look at ~/.aws/config: never the role's own
+    name, which is a config profile holding its role_arn.
+    """
+    return state.write_targets.get(role.name) or role.profile or f"{role.name}-traycreds"
+
+
 def _role_menu(state: AppState, role: Role, now: datetime) -> Item:
     held = state.states.get(role.name)
     working = held is not None and held.working
@@ -83,7 +92,7 @@ def _role_menu(state: AppState, role: Role, now: datetime) -> Item:
     items += [Item(f"Copy for {title}", Action("copy", role.name, shell), enabled=not working)
               for shell, title in COPY_SHELLS]
     items += [
-        Item(f"Write to credentials profile [{role.profile or role.name}]",
+        Item(f"Write to credentials profile [{write_target(state, role)}]",
              Action("write", role.name), enabled=not working),
         Item("Who am I?", Action("whoami", role.name), enabled=not working),
         Item("Refresh now", Action("refresh", role.name), enabled=not working),

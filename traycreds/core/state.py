@@ -76,6 +76,8 @@ class AppState:
     warn_before_minutes: tuple[float, ...] = (15, 5)
     settings_path: str = ""
     loading: bool = False  # roles still being read at start-up
+    # role -> the credentials-file section 'Write to credentials profile' uses
+    write_targets: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def warn_seconds(self) -> float:
