@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import re
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, markdown_section
 from traycreds.core.errors import ExitCode, TraycredsError
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def section(title: str) -> str:
-    """The text of the README section headed ``title`` (any level), up to the next heading of
-    the same or a higher level."""
-    match = re.search(rf"^(#+) {re.escape(title)}\n", README, re.M)
-    assert match, f"the README has no section {title!r}"
-    level = len(match.group(1))
-    rest = README[match.end():]
-    end = re.search(rf"^#{{1,{level}}} ", rest, re.M)
-    return rest[:end.start()] if end else rest
+    """The README section headed ``title``, its subsections included."""
+    return markdown_section(README, title)[0]
 
 
 def test_the_exit_code_table_lists_every_code_and_only_those() -> None:

@@ -56,6 +56,27 @@ def require_module(name: str, what: str) -> ModuleType:
         not_tested(what, f"the Python module {name} is missing")
 
 
+def markdown_section(text: str, title: str, *, subsections: bool = True) -> tuple[str, int]:
+    """The body of the Markdown section headed ``title`` and the line (1-based) it starts on.
+
+    It ends at the next heading of the same or a higher level, or with ``subsections=False``
+    at the next heading of any level. Lines inside fenced code blocks (a ``# comment`` in a
+    shell or ini block) are not headings.
+    """
+    masked, fenced = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("```"):
+            fenced = not fenced
+        masked.append(" " * (len(line) - 1) + "\n" if fenced and line.endswith("\n") else line)
+    plain = "".join(masked)
+    match = re.search(rf"^(#+) {re.escape(title)}\n", plain, re.M)
+    assert match, f"no section {title!r}"
+    deepest = len(match.group(1)) if subsections else 6
+    end = re.search(rf"^#{{1,{deepest}}} ", plain[match.end():], re.M)
+    stop = match.end() + end.start() if end else len(text)
+    return text[match.end():stop], text[:match.end()].count("\n") + 1
+
+
 HARNESS_VARS = ("TRAYCREDS_DESKTOP_SESSION", "TRAYCREDS_TEST_NOTIFY_LOG", "TRAYCREDS_ARTIFACTS")
 
 

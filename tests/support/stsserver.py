@@ -114,8 +114,22 @@ class MotoSts:
     # -- lifecycle -------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, log_dir: Path, *, attempts: int = 3) -> MotoSts:
-        """Start the server, wait until it answers, and run the unauthenticated bootstrap."""
+    def start(
+        cls,
+        log_dir: Path,
+        *,
+        attempts: int = 3,
+        account_id: str | None = None,
+        enforce_auth: bool = True,
+    ) -> MotoSts:
+        """Start the server, wait until it answers, and run the unauthenticated bootstrap.
+
+        ``account_id``: every request is served in this account (moto's MOTO_ACCOUNT_ID), so
+        ARNs can match a documented layout. ``enforce_auth=False`` serves any signature: for
+        flows moto's auth cannot carry, such as MFA (its GetSessionToken returns a key its own
+        auth rejects); keys made by ``make_user`` are still known, so GetCallerIdentity still
+        names their user.
+        """
         log_dir.mkdir(parents=True, exist_ok=True)
         last_error: Exception | None = None
         for _ in range(attempts):  # a free port can be taken between probe and bind
@@ -123,6 +137,10 @@ class MotoSts:
             log_path = log_dir / "moto-server.log"
             env = dict(os.environ)
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(BOOTSTRAP_CALLS)
+            if not enforce_auth:
+                env.pop("INITIAL_NO_AUTH_ACTION_COUNT")
+            if account_id is not None:
+                env["MOTO_ACCOUNT_ID"] = account_id
             env.pop("MOTO_CALL_RESET_API", None)
             with log_path.open("wb") as log:
                 process = subprocess.Popen(
@@ -139,7 +157,7 @@ class MotoSts:
                 server.stop()
                 last_error = exc
                 continue
-            server._bootstrap()
+            server._bootstrap(check_auth=enforce_auth)
             return server
         raise RuntimeError(f"moto server did not start: {last_error}")
 
@@ -170,7 +188,7 @@ class MotoSts:
         except OSError:
             return ""
 
-    def _bootstrap(self) -> None:
+    def _bootstrap(self, *, check_auth: bool = True) -> None:
         # Exactly BOOTSTRAP_CALLS unauthenticated calls; the dummy key below is never checked.
         iam = self._client("iam", "bootstrap", "bootstrap")
         name = unique_name("traycreds-admin")
@@ -181,6 +199,8 @@ class MotoSts:
         key = iam.create_access_key(UserName=name)["AccessKey"]
         self.admin_key = (key["AccessKeyId"], key["SecretAccessKey"])
         self.admin_arn = arn
+        if not check_auth:
+            return
         # Prove the budget is spent: from here on, an unknown key must be refused.
         probe = self.sts("unknown-key-id-for-probe", "not-a-secret")
         try:
