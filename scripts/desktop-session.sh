@@ -33,6 +33,15 @@ export TRAYCREDS_ARTIFACTS=${TRAYCREDS_ARTIFACTS:-$repo_root/artifacts}
 mkdir -p "$TRAYCREDS_ARTIFACTS/session"
 TRAYCREDS_ARTIFACTS=$(cd "$TRAYCREDS_ARTIFACTS" && pwd)
 logs=$TRAYCREDS_ARTIFACTS/session
+# Two sessions of one checkout at once (two test runs, a bench beside a run) would overwrite
+# each other's notification log and lose notifications the tests wait for: the second one
+# takes a folder of its own. The lock lasts as long as this script and what it runs.
+exec 8>"$logs/.in-use"
+if ! flock -n 8; then
+    logs=$TRAYCREDS_ARTIFACTS/session-$$
+    mkdir -p "$logs"
+    echo "desktop-session: another session uses $TRAYCREDS_ARTIFACTS/session; logs in $logs" >&2
+fi
 export TRAYCREDS_TEST_NOTIFY_LOG=${TRAYCREDS_TEST_NOTIFY_LOG:-$logs/notifications.log}
 : >"$TRAYCREDS_TEST_NOTIFY_LOG"
 export TRAYCREDS_DESKTOP_SESSION=1

@@ -243,7 +243,7 @@ def test_notifications_reach_the_daemon(notifications: NotificationLog) -> None:
         check=True,
         timeout=10,
     )
-    note = notifications.wait_for(marker, timeout=5)
+    note = notifications.wait_for(marker, timeout=15)
     assert (note.app_name, note.summary, note.body) == (
         "traycreds-harness",
         f"Harness {marker}",
