@@ -155,26 +155,16 @@ def _tray_host() -> str:
 
 
 def _xembed_tray() -> str:
-    from Xlib import X, display  # type: ignore[import-untyped, unused-ignore]  # via pystray
+    from traycreds.adapters.desktop import xembed_tray_present
 
-    screen = display.Display()
-    try:
-        owner = screen.get_selection_owner(screen.intern_atom("_NET_SYSTEM_TRAY_S0"))
-    finally:
-        screen.close()
-    return "X11 system tray present" if owner != X.NONE else "no X11 system tray"
+    return "X11 system tray present" if xembed_tray_present() else "no X11 system tray"
 
 
 def _status_notifier_host() -> str:
-    from jeepney import DBusAddress, new_method_call  # type: ignore[import-untyped, import-not-found, unused-ignore]
-    from jeepney.io.blocking import open_dbus_connection  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    from traycreds.adapters.desktop import status_notifier_present
 
-    bus = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus",
-                      interface="org.freedesktop.DBus")
-    with open_dbus_connection(bus="SESSION") as connection:
-        message = new_method_call(bus, "NameHasOwner", "s", ("org.kde.StatusNotifierWatcher",))
-        reply = connection.send_and_get_reply(message, timeout=2)
-    return "StatusNotifier host present" if reply.body[0] else "no StatusNotifier host"
+    return ("StatusNotifier host present" if status_notifier_present()
+            else "no StatusNotifier host")
 
 
 def _clipboard() -> str:

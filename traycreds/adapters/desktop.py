@@ -39,9 +39,9 @@ def tray_host_running() -> bool | None:
         return True  # the taskbar's notification area / the menu bar is always there
     answers = []
     if os.environ.get("DISPLAY"):
-        answers.append(_asked(_xembed_tray))
+        answers.append(_asked(xembed_tray_present))
     if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        answers.append(_asked(_status_notifier_watcher))
+        answers.append(_asked(status_notifier_present))
     if any(answers):
         return True
     return None if None in answers or not answers else False
@@ -54,7 +54,7 @@ def _asked(check: Callable[[], bool]) -> bool | None:
         return None
 
 
-def _xembed_tray() -> bool:
+def xembed_tray_present() -> bool:
     from Xlib import X, display  # type: ignore[import-untyped, unused-ignore]  # via pystray
 
     screen = display.Display()
@@ -65,7 +65,7 @@ def _xembed_tray() -> bool:
     return bool(owner != X.NONE)
 
 
-def _status_notifier_watcher() -> bool:
+def status_notifier_present() -> bool:
     from jeepney import DBusAddress, new_method_call  # type: ignore[import-untyped, import-not-found, unused-ignore]
     from jeepney.io.blocking import open_dbus_connection  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
