@@ -26,6 +26,7 @@ from traycreds.core.expiry import Event, ExpiryPlanner, Kind
 from traycreds.core.menu import Action
 from traycreds.core.models import Credentials, Identity, Role, utc_now
 from traycreds.core.state import AppState, Failure, RoleState
+from traycreds.core.text import local_time
 
 if TYPE_CHECKING:
     from traycreds.adapters.clipboard import ClearTimer, Clipboard
@@ -33,10 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Listener = Callable[[], None]
-
-
-def local_time(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%H:%M") if moment else "never"
 
 
 def _span(seconds: float) -> str:
