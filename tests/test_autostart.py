@@ -24,11 +24,12 @@ from typing import Any
 
 import pytest
 
-from tests.support import REPO_ROOT, AwsEnv, screenshot
+from tests.support import REPO_ROOT, AwsEnv, posix_only, screenshot
 from tests.support.fakes import WinRegistry
 from traycreds.adapters import autostart
 from traycreds.adapters.autostart import (
     RUN_KEY,
+    STARTUP_APPROVED_KEY,
     LinuxAutostart,
     MacAutostart,
     WindowsAutostart,
@@ -84,12 +85,16 @@ def test_launch_command_on_posix_prefers_this_installation(tmp_path: Path) -> No
     python = bin_dir / "python"
     python.write_bytes(b"")
 
+    # An absolute path on the system running the test (a POSIX path such as /somewhere/else
+    # is not absolute on Windows: os.path.abspath makes it X:\somewhere\else).
+    on_path = str(tmp_path / "somewhere" / "else" / "traycreds")
+
     def elsewhere(name: str) -> str:
-        return "/somewhere/else/traycreds"
+        return on_path
 
     # Nothing beside the interpreter: the one on PATH, else python -m traycreds.
     assert launch_command(platform="linux", executable=str(python), frozen=False,
-                          which=elsewhere) == ["/somewhere/else/traycreds", "tray"]
+                          which=elsewhere) == [on_path, "tray"]
     assert launch_command(platform="linux", executable=str(python), frozen=False,
                           which=lambda name: None) == [str(python), "-m", "traycreds", "tray"]
     # pipx and venvs put the script beside the interpreter: that one, whatever PATH says.
@@ -114,6 +119,7 @@ def test_linux_desktop_exec_quotes_by_the_desktop_entry_spec() -> None:
         desktop_exec(["/p", "line\nbreak"])
 
 
+@posix_only("GLib's desktop-entry launcher (PyGObject) is a Linux library")
 def test_linux_glib_launches_exactly_our_arguments(tmp_path: Path) -> None:
     """GLib's desktop-entry launcher (what GNOME, Xfce, Cinnamon use to run autostart
     entries) recovers every argument from the Exec line, whatever the path holds."""
@@ -144,6 +150,7 @@ def test_linux_glib_launches_exactly_our_arguments(tmp_path: Path) -> None:
     assert json.loads(record.read_text()) == command
 
 
+@posix_only("checks the entry's file mode (0644)")
 def test_linux_autostart_writes_detects_and_removes_exactly_its_file(tmp_path: Path) -> None:
     config = tmp_path / "config"
     (config / "autostart").mkdir(parents=True)
@@ -195,6 +202,7 @@ def test_linux_xdg_config_home_relative_or_unset_means_dot_config(tmp_path: Path
             tmp_path / ".config" / "autostart" / "traycreds.desktop"
 
 
+@posix_only("the CLI's autostart writes an XDG entry only on Linux (Windows: the Run key)")
 def test_linux_autostart_command_line(aws_env: AwsEnv) -> None:
     path = aws_env.config_home / "autostart" / "traycreds.desktop"
     result = traycreds(aws_env.env, "autostart", "status")
@@ -279,6 +287,7 @@ def test_linux_desktop_entry_and_icon_are_installed_and_removed(tmp_path: Path) 
     assert autostart.remove_desktop_entry(env) == []
 
 
+@posix_only("install-desktop-entry is for Linux desktops; Windows refuses it")
 def test_linux_install_desktop_entry_command(aws_env: AwsEnv) -> None:
     result = traycreds(aws_env.env, "install-desktop-entry")
     assert result.returncode == 0, result.stderr
@@ -362,6 +371,71 @@ def test_windows_disable_deletes_the_value_and_tolerates_its_absence() -> None:
     assert WindowsAutostart(WinRegistry(), WINDOWED).disable() is False  # no Run key at all
     assert not WindowsAutostart(WinRegistry(), WINDOWED).status().enabled
     assert registry.open_handles == {}
+
+
+# Task Manager's switch (HKCU\...\Explorer\StartupApproved\Run), as Windows writes it: the
+# first byte 0x02 on, 0x03 off; then a FILETIME of when it was turned off.
+TASK_MANAGER_OFF = bytes.fromhex("03000000d40d438dc83bd901")
+TASK_MANAGER_ON = bytes.fromhex("020000000000000000000000")
+
+
+def test_windows_status_says_off_when_task_manager_disabled_it() -> None:
+    registry = WinRegistry()
+    entry = WindowsAutostart(registry, WINDOWED)
+    entry.enable()
+    registry.seed(STARTUP_APPROVED_KEY, "traycreds", TASK_MANAGER_OFF, registry.REG_BINARY)
+    state = entry.status()
+    assert not state.enabled and state.current
+    assert state.disabled_by == "disabled in Task Manager"
+    assert state.describe().startswith("off (disabled in Task Manager)")
+    assert "traycreds autostart on" in state.describe()
+    for first in (0x02, 0x06):  # on, as Windows writes it
+        registry.seed(STARTUP_APPROVED_KEY, "TrayCreds", bytes([first]) + bytes(11),
+                      registry.REG_BINARY)
+        assert entry.status().enabled, hex(first)
+    registry.seed(STARTUP_APPROVED_KEY, "traycreds", b"\x07" + bytes(11), registry.REG_BINARY)
+    assert not entry.status().enabled
+    assert registry.open_handles == {}
+
+
+def test_windows_enable_switches_task_managers_entry_back_on() -> None:
+    registry = WinRegistry()
+    registry.seed(STARTUP_APPROVED_KEY, "OneDrive", TASK_MANAGER_OFF, registry.REG_BINARY)
+    entry = WindowsAutostart(registry, WINDOWED)
+    entry.enable()
+    registry.seed(STARTUP_APPROVED_KEY, "traycreds", TASK_MANAGER_OFF, registry.REG_BINARY)
+    assert not entry.status().enabled
+    state = entry.enable()
+    assert state.enabled and state.current and state.disabled_by is None
+    assert registry.value(STARTUP_APPROVED_KEY, "traycreds") == \
+        (TASK_MANAGER_ON, registry.REG_BINARY)
+    # Someone else's entry is theirs: still off.
+    assert registry.value(STARTUP_APPROVED_KEY, "OneDrive") == \
+        (TASK_MANAGER_OFF, registry.REG_BINARY)
+    assert registry.open_handles == {}
+
+
+def test_windows_enable_leaves_task_manager_alone_when_it_recorded_nothing() -> None:
+    """Windows adds the StartupApproved value itself; traycreds only undoes an "off"."""
+    registry = WinRegistry()
+    WindowsAutostart(registry, WINDOWED).enable()
+    assert registry.value(STARTUP_APPROVED_KEY, "traycreds") is None
+    assert not any(call[0] == "CreateKeyEx" and call[2] == STARTUP_APPROVED_KEY
+                   for call in registry.calls)
+    registry.seed(STARTUP_APPROVED_KEY, "traycreds", TASK_MANAGER_ON, registry.REG_BINARY)
+    WindowsAutostart(registry, WINDOWED).enable()
+    assert not any(call[0] == "SetValueEx" and call[4] == registry.REG_BINARY
+                   for call in registry.calls)
+
+
+def test_windows_unreadable_task_manager_switch_is_an_error_that_says_where() -> None:
+    registry = WinRegistry(denied=(STARTUP_APPROVED_KEY,))
+    registry.seed(RUN_KEY, "traycreds", f'"{APP}\\traycredsw.exe" tray')
+    registry.seed(STARTUP_APPROVED_KEY)
+    with pytest.raises(TraycredsError) as caught:
+        WindowsAutostart(registry, WINDOWED).status()
+    assert "StartupApproved\\Run" in caught.value.message
+    assert "denied" in caught.value.message
 
 
 def test_windows_refused_access_is_an_error_that_says_where() -> None:

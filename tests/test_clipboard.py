@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, posix_only
 from tests.support.fakes import Win32ClipboardApi, WinDll, WindowsPopen
 from traycreds.adapters import clipboard as clipboard_pkg
 from traycreds.adapters.clipboard import (
@@ -34,6 +36,7 @@ from traycreds.adapters.clipboard.win32 import (
     SIGNATURES,
     CtypesApi,
     Win32Clipboard,
+    windows_newlines,
 )
 from traycreds.core.errors import TraycredsError
 
@@ -205,6 +208,7 @@ def test_copy_survives_the_copying_process(desktop: None, tmp_path: Path, tool: 
 # -- choosing a backend ------------------------------------------------------------------------
 
 
+@posix_only("POSIX programs (which, symlinks, #! scripts) stand in for X11/macOS tools")
 def test_get_clipboard_prefers_xclip_then_xsel(tmp_path: Path) -> None:
     both = {"DISPLAY": ":0", "PATH": str(tool_dir(tmp_path, "xclip", "xsel"))}
     assert get_clipboard(both, platform="linux").name == "xclip"
@@ -215,6 +219,7 @@ def test_get_clipboard_prefers_xclip_then_xsel(tmp_path: Path) -> None:
     assert chosen._paths == {"xsel": str(Path(only_xsel["PATH"]) / "xsel")}
 
 
+@posix_only("POSIX programs (which, symlinks, #! scripts) stand in for X11/macOS tools")
 def test_get_clipboard_uses_wl_copy_on_wayland(tmp_path: Path) -> None:
     path = str(tool_dir(tmp_path, "xclip", placeholders=("wl-copy", "wl-paste")))
     wayland = {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0", "PATH": path}
@@ -223,6 +228,7 @@ def test_get_clipboard_uses_wl_copy_on_wayland(tmp_path: Path) -> None:
     assert get_clipboard(x11_only, platform="linux").name == "xclip"
 
 
+@posix_only("POSIX programs (which, symlinks, #! scripts) stand in for X11/macOS tools")
 def test_get_clipboard_needs_both_wayland_programs(tmp_path: Path) -> None:
     """wl-copy without wl-paste cannot be cleared safely: fall back to XWayland's xclip."""
     path = str(tool_dir(tmp_path, "xclip", placeholders=("wl-copy",)))
@@ -250,12 +256,14 @@ def test_get_clipboard_without_a_tool_says_what_to_install(
     assert isinstance(caught.value, TraycredsError)
 
 
+@posix_only("POSIX programs (which, symlinks, #! scripts) stand in for X11/macOS tools")
 def test_get_clipboard_without_display_ignores_installed_tools(tmp_path: Path) -> None:
     env = {"PATH": str(tool_dir(tmp_path, "xclip", "xsel"))}
     with pytest.raises(ClipboardError, match="DISPLAY"):
         get_clipboard(env, platform="linux")
 
 
+@posix_only("POSIX programs (which, symlinks, #! scripts) stand in for X11/macOS tools")
 def test_get_clipboard_defaults_to_the_process_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,6 +273,7 @@ def test_get_clipboard_defaults_to_the_process_environment(
     assert get_clipboard(platform="linux").name == "xsel"
 
 
+@posix_only("POSIX programs (which, symlinks, #! scripts) stand in for X11/macOS tools")
 def test_get_clipboard_on_macos(tmp_path: Path) -> None:
     path = str(tool_dir(tmp_path, placeholders=("pbcopy", "pbpaste")))
     assert get_clipboard({"PATH": path}, platform="darwin").name == "pbcopy"
@@ -272,6 +281,7 @@ def test_get_clipboard_on_macos(tmp_path: Path) -> None:
         get_clipboard({"PATH": str(tool_dir(tmp_path))}, platform="darwin")
 
 
+@posix_only("on Windows the clipboard API exists; this checks it is refused elsewhere")
 def test_get_clipboard_windows_api_only_on_windows() -> None:
     with pytest.raises(ClipboardError, match="only on Windows"):
         get_clipboard({}, platform="win32")
@@ -292,6 +302,7 @@ def test_missing_program_says_what_to_install(tmp_path: Path) -> None:
         clip.paste()
 
 
+@posix_only("POSIX programs (which, symlinks, #! scripts) stand in for X11/macOS tools")
 @pytest.mark.parametrize("tool", X_TOOLS)
 def test_unreachable_display_fails_loudly(tmp_path: Path, tool: str) -> None:
     env = {**x_env(tmp_path, tool), "DISPLAY": ":4242"}
@@ -572,6 +583,71 @@ def win_clipboard(api: Win32ClipboardApi) -> Win32Clipboard:
     return Win32Clipboard(api, sleep=api.sleep)
 
 
+def crlf(text: str) -> str:
+    """The text as the Windows clipboard should hold it (every LF of ours is a bare LF)."""
+    assert "\r" not in text
+    return text.replace("\n", "\r\n")
+
+
+def test_win32_copy_puts_crlf_line_ends_for_cmd_exe(win_api: Win32ClipboardApi) -> None:
+    """A classic cmd.exe console drops a pasted bare LF (microsoft/terminal#663), so a block
+    of `set` lines joined by LF pastes as one line: the clipboard must get CRLF. The block
+    ends with CRLF, so its last line runs on paste like the others."""
+    block = 'set "AWS_ACCESS_KEY_ID=ASIAEXAMPLE"\nset "AWS_SECRET_ACCESS_KEY=abc+/="\n'
+    win_clipboard(win_api).copy(block)
+    (written,) = [call[2] for call in win_api.calls
+                  if call[0] == "write_memory" and len(call[2]) > 4]
+    assert written == (
+        'set "AWS_ACCESS_KEY_ID=ASIAEXAMPLE"\r\nset "AWS_SECRET_ACCESS_KEY=abc+/="\r\n\0'
+    ).encode("utf-16-le")
+    raw = win_api.format_bytes(CF_UNICODETEXT)
+    assert raw is not None and b"\n\x00" in raw
+    units = raw.decode("utf-16-le")
+    assert units.count("\n") == units.count("\r\n") == 2  # no bare LF left
+    assert units.endswith("\r\n\0")
+
+
+@pytest.mark.parametrize(
+    ("given", "held"),
+    [
+        ("a\nb\n", "a\r\nb\r\n"),
+        ("a\r\nb\r\n", "a\r\nb\r\n"),  # already CRLF: never doubled
+        ("a\r\nb\nc", "a\r\nb\r\nc"),  # mixed
+        ("no line end", "no line end"),
+        ("\n\n", "\r\n\r\n"),
+        ("a\rb", "a\rb"),  # a lone CR is not a line end we made
+    ],
+)
+def test_win32_copy_line_ends(win_api: Win32ClipboardApi, given: str, held: str) -> None:
+    win_clipboard(win_api).copy(given)
+    assert win_api.text() == held
+
+
+@given(st.text(alphabet=st.sampled_from(["a", "\r", "\n", "\u2028", " "]), max_size=40))
+def test_windows_newlines_keeps_the_fingerprint(text: str) -> None:
+    """Converting is idempotent and never changes what ``fingerprint`` sees, so the clearer
+    recognises the text on the clipboard as the text it was given."""
+    held = windows_newlines(text)
+    assert windows_newlines(held) == held
+    assert fingerprint(held) == fingerprint(text)
+    assert held.replace("\r\n", "").count("\n") == 0
+
+
+def test_win32_clear_recognises_the_crlf_text_it_put(win_api: Win32ClipboardApi) -> None:
+    """The tray's timer and the CLI's detached clearer fingerprint the LF text they were
+    given; the clipboard holds it with CRLF: it is still ours, so it is cleared."""
+    clip = win_clipboard(win_api)
+    text = credentials()
+    timer = ClearTimer(clip)
+    clip.copy(text)
+    timer.copied(text, 0)
+    assert timer.clear_now() is True
+    assert win_api.text() is None
+    clip.copy(text)
+    assert clear_if_unchanged(clip, fingerprint(text)) is True
+    assert win_api.text() is None
+
+
 def test_win32_copy_puts_text_and_privacy_formats_in_one_session(
     win_api: Win32ClipboardApi,
 ) -> None:
@@ -582,7 +658,7 @@ def test_win32_copy_puts_text_and_privacy_formats_in_one_session(
     handles = win_api.results_of("GlobalAlloc")
     addresses = win_api.results_of("GlobalLock")
     formats = win_api.results_of("RegisterClipboardFormatW")
-    text_bytes = (text + "\0").encode("utf-16-le")
+    text_bytes = (crlf(text) + "\0").encode("utf-16-le")
     expected: list[tuple[object, ...]] = [
         ("CreateWindowExW", 0, "STATIC", None, 0, 0, 0, 0, 0, None, None, None, None),
         ("OpenClipboard", hwnd),
@@ -615,7 +691,7 @@ def test_win32_copy_puts_text_and_privacy_formats_in_one_session(
     assert hwnd is not None and hwnd > 0  # not NULL: SetClipboardData needs an owner
     assert all(result for result in win_api.results_of("SetClipboardData"))
     assert "GlobalFree" not in win_api.names()  # the system owns the memory now
-    assert win_api.text() == text
+    assert win_api.text() == crlf(text)
     for name, fmt in win_api.formats.items():
         assert win_api.format_bytes(fmt) == b"\x00\x00\x00\x00", name
     assert not win_api.is_open and not win_api.windows
@@ -699,10 +775,10 @@ def test_win32_paste_reads_the_unicode_text(win_api: Win32ClipboardApi) -> None:
     clip.copy(text)
     win_api.calls.clear()
     win_api.results.clear()
-    assert clip.paste() == text
+    assert clip.paste() == crlf(text)  # what Windows holds: CRLF line ends
     handle = win_api.data[CF_UNICODETEXT]
     address = win_api.results_of("GlobalLock")[0]
-    size = len((text + "\0").encode("utf-16-le"))
+    size = len((crlf(text) + "\0").encode("utf-16-le"))
     assert win_api.calls == [
         ("IsClipboardFormatAvailable", CF_UNICODETEXT),
         ("OpenClipboard", None),

@@ -27,6 +27,7 @@ from traycreds.adapters.instance import (
     ensure_runtime_dir,
     mutex_name,
     runtime_dir,
+    windows_runtime_folder,
 )
 from traycreds.core.errors import TraycredsError
 
@@ -169,6 +170,28 @@ def test_runtime_dir_override_and_the_xdg_shortcut(monkeypatch: pytest.MonkeyPat
 
     # The shortcut (no platformdirs import) must name the folder platformdirs names.
     assert runtime_dir() == Path(platformdirs.user_runtime_dir("traycreds", appauthor=False))
+
+
+def test_windows_runtime_dir_is_local_appdata_not_its_temp() -> None:
+    """Disk Cleanup and Storage Sense empty %LOCALAPPDATA%\\Temp (platformdirs' runtime
+    folder on Windows) and would delete the channel key while the tray runs."""
+    local = r"C:\Users\Jo Smith\AppData\Local"
+    env = {"LOCALAPPDATA": local, "TEMP": local + r"\Temp", "XDG_RUNTIME_DIR": "/run/user/1"}
+    assert windows_runtime_folder(env) == local + r"\traycreds"
+    assert str(runtime_dir(env, platform="win32")) == local + r"\traycreds"
+    assert "Temp" not in str(runtime_dir(env, platform="win32"))
+    # The override still wins; a missing or relative LOCALAPPDATA gives no answer of its own.
+    assert runtime_dir({**env, "TRAYCREDS_RUNTIME_DIR": local + r"\x"}, platform="win32") == \
+        Path(local + r"\x")
+    assert windows_runtime_folder({}) is None
+    assert windows_runtime_folder({"LOCALAPPDATA": r"AppData\Local"}) is None
+
+
+def test_runtime_dir_takes_the_environment_it_is_given(tmp_path: Path) -> None:
+    xdg = str(tmp_path / "xdg")
+    assert runtime_dir({"XDG_RUNTIME_DIR": xdg}, platform="linux") == Path(xdg) / "traycreds"
+    assert runtime_dir({"TRAYCREDS_RUNTIME_DIR": str(tmp_path / "o")}, platform="linux") == \
+        tmp_path / "o"
 
 
 # --- Windows: the named mutex, against the recording fake ---------------------------------

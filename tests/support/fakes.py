@@ -357,7 +357,8 @@ class WinRegistry:
     (WinError 2); a handle allows only the access it was opened with (setting a value needs
     KEY_SET_VALUE, reading KEY_QUERY_VALUE; else PermissionError, WinError 5, as does any key
     listed in ``denied``); CreateKeyEx creates missing keys on the way; SetValueEx with
-    REG_SZ takes only a str. Handles left open are in ``open_handles``.
+    REG_SZ takes only a str, with REG_BINARY only bytes (QueryValueEx gives them back as
+    bytes, as winreg does). Handles left open are in ``open_handles``.
     """
 
     HKEY_CURRENT_USER = 0x80000001
@@ -368,6 +369,7 @@ class WinRegistry:
     KEY_WRITE = 0x20006
     REG_SZ = 1
     REG_EXPAND_SZ = 2
+    REG_BINARY = 3
     REG_DWORD = 4
 
     def __init__(self, *, denied: tuple[str, ...] = ()) -> None:
@@ -459,6 +461,8 @@ class WinRegistry:
         path = self._opened(key, self.KEY_SET_VALUE)
         if type in (self.REG_SZ, self.REG_EXPAND_SZ) and not isinstance(value, str):
             raise ValueError("Could not convert the data to the specified type.")
+        if type == self.REG_BINARY and not isinstance(value, bytes | bytearray | None):
+            raise ValueError("Could not convert the data to the specified type.")
         self.keys[path][value_name.casefold()] = (value_name, value, type)
 
     def DeleteValue(self, key: int, value: str) -> None:
@@ -466,3 +470,50 @@ class WinRegistry:
         path = self._opened(key, self.KEY_SET_VALUE)
         if self.keys[path].pop(value.casefold(), None) is None:
             raise FileNotFoundError(2, "The system cannot find the file specified")
+
+
+class PystrayWin32Icon:
+    """Shaped like the pystray win32 ``Icon`` as traycreds' tray uses it, with the limits of
+    the NOTIFYICONDATAW structure it fills (shellapi.h): ``szTip[128]``, ``szInfo[256]``,
+    ``szInfoTitle[64]`` WCHARs including the terminating NUL. Past them pystray's ctypes
+    assignment raises ValueError ("string too long"), as it does on Windows. Records the
+    tooltips, notifications and menu updates that went through."""
+
+    HAS_NOTIFICATION = True
+    TIP, INFO, INFO_TITLE = 128, 256, 64
+
+    def __init__(self) -> None:
+        self.titles: list[str] = []
+        self.notifications: list[tuple[str, str]] = []  # (title, message)
+        self.menu_updates = 0
+        self.images: list[Any] = []
+
+    @staticmethod
+    def _check(text: str, size: int) -> None:
+        if len(text.encode("utf-16-le")) // 2 > size - 1:
+            raise ValueError(f"string too long ({len(text)}, maximum length {size - 1})")
+
+    @property
+    def icon(self) -> Any:
+        return self.images[-1] if self.images else None
+
+    @icon.setter
+    def icon(self, image: Any) -> None:
+        self.images.append(image)
+
+    @property
+    def title(self) -> str:
+        return self.titles[-1] if self.titles else ""
+
+    @title.setter
+    def title(self, text: str) -> None:
+        self._check(text, self.TIP)
+        self.titles.append(text)
+
+    def notify(self, message: str, title: str | None = None) -> None:
+        self._check(message, self.INFO)
+        self._check(title or "", self.INFO_TITLE)
+        self.notifications.append((title or "", message))
+
+    def update_menu(self) -> None:
+        self.menu_updates += 1

@@ -36,6 +36,13 @@ DESKTOP_FILE = "traycreds.desktop"
 LAUNCH_AGENT_LABEL = "io.github.traycreds"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 RUN_VALUE = "traycreds"
+# Task Manager's (and Settings' "Startup apps") switch for each Run value: a REG_BINARY of the
+# same name, 12 bytes; bit 0 of the first byte set (0x03, 0x07) means the user turned it off,
+# clear (0x02, 0x06) on; the other bytes hold when it was turned off. Explorer skips a Run
+# value marked off, so the Run value alone does not say whether traycreds starts at login.
+STARTUP_APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
+APPROVED_ON = b"\x02" + bytes(11)  # what Task Manager writes when switching an entry on
+DISABLED_IN_TASK_MANAGER = "disabled in Task Manager"
 # The windowed executable of the Windows bundle (installer/traycreds.spec): no console window.
 WINDOWED_EXE = "traycredsw.exe"
 ICON_NAME = "traycreds"
@@ -55,8 +62,13 @@ class AutostartState:
     where: str  # the file or registry value that decides it
     command: str | None  # what it starts, as written there (None when nothing is)
     current: bool  # it starts this traycreds, the way enable() would write it today
+    # Set up, but switched off by something else (Windows: the user, in Task Manager).
+    disabled_by: str | None = None
 
     def describe(self) -> str:
+        if not self.enabled and self.disabled_by:
+            return (f"off ({self.disabled_by}); run 'traycreds autostart on' to turn it "
+                    "back on")
         if not self.enabled:
             return f"off ({self.where})"
         if not self.current:
@@ -377,6 +389,7 @@ class RegistryApi(Protocol):
     KEY_QUERY_VALUE: int
     KEY_SET_VALUE: int
     REG_SZ: int
+    REG_BINARY: int
 
     def OpenKey(self, key: Any, sub_key: str, reserved: int = 0, access: int = ...) -> Any: ...
 
@@ -414,7 +427,9 @@ def windows_command_line(command: Sequence[str]) -> str:
 
 class WindowsAutostart:
     """``HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run``, value ``traycreds``
-    (REG_SZ): Windows runs each value's command line at this user's logon."""
+    (REG_SZ): Windows runs each value's command line at this user's logon, unless the value
+    of the same name under ``...\\Explorer\\StartupApproved\\Run`` says the user switched it
+    off in Task Manager. ``status`` reads both; ``enable`` switches it back on."""
 
     def __init__(self, api: RegistryApi | None = None,
                  command: Sequence[str] | None = None) -> None:
@@ -429,8 +444,9 @@ class WindowsAutostart:
             self._api = load_winreg()
         return self._api
 
-    def _failed(self, exc: OSError, doing: str) -> AutostartError:
-        return AutostartError(f"Cannot {doing} {self.where} ({exc.strerror or exc}).")
+    def _failed(self, exc: OSError, doing: str, key: str | None = None) -> AutostartError:
+        where = self.where if key is None else f"HKEY_CURRENT_USER\\{key}\\{RUN_VALUE}"
+        return AutostartError(f"Cannot {doing} {where} ({exc.strerror or exc}).")
 
     def enable(self) -> AutostartState:
         api = self.api
@@ -443,7 +459,45 @@ class WindowsAutostart:
                 api.CloseKey(key)
         except OSError as exc:
             raise self._failed(exc, "write") from None
+        if self._approved() is False:
+            self._approve()
         return self.status()
+
+    def _approved(self) -> bool | None:
+        """Task Manager's switch: False if the user turned traycreds off there, True if on,
+        None if Windows has recorded nothing (then the Run value alone decides)."""
+        api = self.api
+        try:
+            key = api.OpenKey(api.HKEY_CURRENT_USER, STARTUP_APPROVED_KEY, 0,
+                              api.KEY_QUERY_VALUE)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._failed(exc, "read", STARTUP_APPROVED_KEY) from None
+        try:
+            value, _kind = api.QueryValueEx(key, RUN_VALUE)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._failed(exc, "read", STARTUP_APPROVED_KEY) from None
+        finally:
+            api.CloseKey(key)
+        if not isinstance(value, bytes) or not value:
+            return None  # not Windows' format: leave the decision to the Run value
+        return not value[0] & 1
+
+    def _approve(self) -> None:
+        """Switch traycreds back on as Task Manager does: the value's first byte 0x02."""
+        api = self.api
+        try:
+            key = api.CreateKeyEx(api.HKEY_CURRENT_USER, STARTUP_APPROVED_KEY, 0,
+                                  api.KEY_SET_VALUE)
+            try:
+                api.SetValueEx(key, RUN_VALUE, 0, api.REG_BINARY, APPROVED_ON)
+            finally:
+                api.CloseKey(key)
+        except OSError as exc:
+            raise self._failed(exc, "write", STARTUP_APPROVED_KEY) from None
 
     def disable(self) -> bool:
         api = self.api
@@ -481,7 +535,11 @@ class WindowsAutostart:
             api.CloseKey(key)
         line = str(value)
         expected = windows_command_line(self.command)
-        return AutostartState(True, self.where, line, line.casefold() == expected.casefold())
+        current = line.casefold() == expected.casefold()
+        if self._approved() is False:
+            return AutostartState(False, self.where, line, current,
+                                  disabled_by=DISABLED_IN_TASK_MANAGER)
+        return AutostartState(True, self.where, line, current)
 
 
 def for_platform(platform: str | None = None) -> Autostart:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -47,18 +47,43 @@ class RuntimeDirError(FileError):
     title = "Unsafe runtime folder"
 
 
-def runtime_dir() -> Path:
+def windows_runtime_folder(env: Mapping[str, str]) -> str | None:
+    """``%LOCALAPPDATA%\\traycreds``, None if LOCALAPPDATA is not an absolute path.
+
+    Not platformdirs' runtime folder (``%LOCALAPPDATA%\\Temp\\traycreds``): Disk Cleanup and
+    Storage Sense delete what is in Temp, and would take the channel key from under a
+    running tray."""
+    import ntpath  # Windows' path rules, also when a test asks on another system
+
+    local = env.get("LOCALAPPDATA")
+    if not local or not ntpath.isabs(local):
+        return None
+    return ntpath.join(local, APP)
+
+
+def runtime_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
     """Where the lock, the channel socket and its key live. Not created here (see ensure_...).
 
-    ``TRAYCREDS_RUNTIME_DIR`` if set; else platformdirs' ``user_runtime_dir("traycreds")``
-    ($XDG_RUNTIME_DIR/traycreds on Linux, ~/Library/Caches/TemporaryItems/traycreds on macOS,
-    %LOCALAPPDATA%\\Temp\\traycreds on Windows).
+    ``TRAYCREDS_RUNTIME_DIR`` if set; on Windows ``%LOCALAPPDATA%\\traycreds`` (see
+    windows_runtime_folder); else platformdirs' ``user_runtime_dir("traycreds")``
+    ($XDG_RUNTIME_DIR/traycreds on Linux, ~/Library/Caches/TemporaryItems/traycreds on macOS).
+    ``env`` and ``platform`` default to this process's.
     """
-    override = os.environ.get(RUNTIME_DIR_ENV)
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    override = env.get(RUNTIME_DIR_ENV)
     if override:
         return Path(override).expanduser()
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if sys.platform.startswith("linux") and xdg and os.path.isabs(xdg):
+    if platform == "win32":
+        folder = windows_runtime_folder(env)
+        if folder is not None:
+            return Path(folder)
+        import platformdirs
+
+        # The same folder, from the shell's Local AppData known folder.
+        return Path(platformdirs.user_data_dir(APP, appauthor=False))
+    xdg = env.get("XDG_RUNTIME_DIR")
+    if platform.startswith("linux") and xdg and os.path.isabs(xdg):
         # platformdirs' answer, without its import (~6 ms) on the client's fast path.
         return Path(xdg) / APP
     import warnings

@@ -161,6 +161,13 @@ def build_menu(state: AppState, now: datetime) -> tuple[Item, ...]:
             *_broken_items(state), SEPARATOR, *APP_ITEMS)
 
 
+def native_label(label: str, platform: str) -> str:
+    """``label`` as the platform's menus should be given it. Windows menus take ``&`` as the
+    mark of the next letter's access key (a profile ``r&d`` would show as "rd"): ``&&``
+    shows one ``&``. Elsewhere (GTK gets no mnemonics from pystray) labels are literal."""
+    return label.replace("&", "&&") if platform == "win32" else label
+
+
 def tooltip(state: AppState, now: datetime) -> str:
     role = state.role(state.active) if state.active else None
     if role is None:

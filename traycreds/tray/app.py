@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from traycreds.app.service import AppService
-from traycreds.core.menu import Action, Item, build_menu, icon_status, tooltip
+from traycreds.core.menu import Action, Item, build_menu, icon_status, native_label, tooltip
 from traycreds.core.models import utc_now
+from traycreds.core.text import TOOLTIP_MAX, fit_notification, fit_text
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,9 @@ class Notifications:
     its own, with pystray's icon, and like pystray replaces its previous notification.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, platform: str = sys.platform) -> None:
         self.icon: Any = None
+        self.platform = platform
         self._last_id = 0
 
     def _notify_dbus(self, title: str, message: str) -> bool:
@@ -84,10 +86,14 @@ class Notifications:
 
     def notify(self, title: str, message: str) -> None:
         log.info("notification: %s", title)
-        if sys.platform.startswith("linux") and self._notify_dbus(title, message):
+        if self.platform.startswith("linux") and self._notify_dbus(title, message):
             return
         icon = self.icon
         if icon is not None and getattr(icon, "HAS_NOTIFICATION", False):
+            if self.platform == "win32":
+                # Win32's balloon fields are fixed-size: pystray raises ValueError past them,
+                # and there is no notify-send to fall back on.
+                title, message = fit_notification(title, message)
             try:
                 icon.notify(message, title)
                 return
@@ -102,9 +108,11 @@ class Notifications:
 
 
 class TrayApp:
-    def __init__(self, service: AppService, notifications: Notifications) -> None:
+    def __init__(self, service: AppService, notifications: Notifications,
+                 platform: str = sys.platform) -> None:
         self.service = service
         self.notifications = notifications
+        self.platform = platform
         self.icon: Any = None
         self._quit = threading.Event()
 
@@ -113,16 +121,17 @@ class TrayApp:
         import pystray
 
         for item in items:
+            label = native_label(item.label, self.platform)
             if item.separator:
                 yield pystray.Menu.SEPARATOR
             elif item.children:
-                yield pystray.MenuItem(item.label, pystray.Menu(*self._convert(item.children)),
+                yield pystray.MenuItem(label, pystray.Menu(*self._convert(item.children)),
                                        enabled=item.enabled)
             elif item.action is not None:
-                yield pystray.MenuItem(item.label, functools.partial(self._clicked, item.action),
+                yield pystray.MenuItem(label, functools.partial(self._clicked, item.action),
                                        enabled=item.enabled, default=item.default)
             else:
-                yield pystray.MenuItem(item.label, None, enabled=False)
+                yield pystray.MenuItem(label, None, enabled=False)
 
     def _items(self) -> Iterator[Any]:
         yield from self._convert(build_menu(self.service.state, utc_now()))
@@ -135,16 +144,30 @@ class TrayApp:
 
     # -- state -> icon ------------------------------------------------------------------
     def refresh(self) -> None:
+        """Image, tooltip, then menu. A failure of one is logged and never skips the others:
+        a stale menu would offer what the state no longer allows."""
         icon = self.icon
         if icon is None:
             return
         from traycreds.tray.icon import draw_icon
 
         state, now = self.service.state, utc_now()
-        active = state.role(state.active) if state.active else None
-        icon.icon = draw_icon(icon_status(state, now), 64, active.colour if active else None)
-        icon.title = tooltip(state, now)
+        try:
+            active = state.role(state.active) if state.active else None
+            icon.icon = draw_icon(icon_status(state, now), 64,
+                                  active.colour if active else None)
+        except Exception:
+            log.exception("could not update the tray icon's image")
+        try:
+            icon.title = self.tooltip_text(tooltip(state, now))
+        except Exception:
+            log.exception("could not update the tray icon's tooltip")
         icon.update_menu()
+
+    def tooltip_text(self, text: str) -> str:
+        """The tooltip as the platform takes it: Win32's szTip holds 127 characters, and
+        pystray raises ValueError past that."""
+        return fit_text(text, TOOLTIP_MAX) if self.platform == "win32" else text
 
     # -- lifecycle ----------------------------------------------------------------------
     def run(self) -> None:

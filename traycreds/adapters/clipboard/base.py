@@ -34,5 +34,9 @@ class Clipboard(Protocol):
 
 
 def fingerprint(text: str) -> str:
-    """SHA-256 of the UTF-8 text, hex: what we remember instead of the text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """SHA-256 of the UTF-8 text, hex: what we remember instead of the text.
+
+    CRLF counts as LF: the Windows clipboard holds our text with CRLF line ends (see
+    win32.py), and the text read back must match the fingerprint of the text we were given.
+    """
+    return hashlib.sha256(text.replace("\r\n", "\n").encode("utf-8")).hexdigest()

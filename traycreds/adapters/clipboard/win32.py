@@ -7,6 +7,13 @@ ask Windows and well-behaved clipboard managers not to keep it: the presence of
 do). Windows records history when the clipboard is closed, so all formats go in before
 CloseClipboard; if any of them fails the clipboard is emptied again before closing.
 
+Line ends: Windows text is CRLF, and a classic cmd.exe console drops a pasted bare LF
+(microsoft/terminal#663: ``echo foo`` LF ``echo bar`` pastes as one line), so only the first
+``set`` of a copied block would run. ``copy`` therefore puts every line end as CRLF (an
+existing CRLF is kept, never doubled). The copied blocks end with a line end, so the last line
+runs when pasted too, like the others. ``fingerprint`` ignores the difference, so clearing
+later still recognises the text it put.
+
 The owner window: EmptyClipboard after OpenClipboard(NULL) sets the owner to NULL, "this causes
 SetClipboardData to fail" (EmptyClipboard, Remarks). A hidden STATIC window owns the clipboard
 for the session and is destroyed right after it, so no window of ours is left for
@@ -21,6 +28,7 @@ imported, so the module imports and type-checks on any system.
 from __future__ import annotations
 
 import ctypes
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +49,12 @@ PRIVATE_FORMATS: tuple[tuple[str, bytes], ...] = (
 OPEN_ATTEMPTS = 10  # another program may hold the clipboard for a moment
 OPEN_DELAY = 0.05
 OWNER_CLASS = "STATIC"  # a predefined window class: nothing to register
+_LINE_END = re.compile(r"\r?\n")
+
+
+def windows_newlines(text: str) -> str:
+    """``text`` with every line end as CRLF; an existing CRLF stays one CRLF."""
+    return _LINE_END.sub("\r\n", text)
 
 
 class Win32Api(Protocol):
@@ -245,7 +259,8 @@ class Win32Clipboard:
     # -- the Clipboard protocol ------------------------------------------------------------
 
     def copy(self, text: str) -> None:
-        """Put ``text`` on the clipboard, marked private; ``""`` just empties it."""
+        """Put ``text`` on the clipboard with CRLF line ends, marked private; ``""`` just
+        empties it."""
         api = self.api
         with self._owner_window() as hwnd, self._opened(hwnd):
             if not api.EmptyClipboard():
@@ -253,7 +268,8 @@ class Win32Clipboard:
             if not text:
                 return
             try:
-                self._set(CF_UNICODETEXT, (text + "\0").encode("utf-16-le"))
+                held = windows_newlines(text) + "\0"
+                self._set(CF_UNICODETEXT, held.encode("utf-16-le"))
                 for name, data in PRIVATE_FORMATS:
                     fmt = api.RegisterClipboardFormatW(name)
                     if not fmt:
