@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import posix_only
 from traycreds import profiles
 from traycreds.adapters import inifile
 from traycreds.core import credfile, ini
@@ -335,6 +336,7 @@ def creds(seed: str = "A") -> Credentials:
                        datetime(2030, 1, 1, tzinfo=timezone.utc))
 
 
+@posix_only("file modes (0600)")
 def test_new_credentials_file_is_created_0600(tmp_path: Path) -> None:
     path = tmp_path / "aws" / "credentials"
     old_umask = os.umask(0o022)
@@ -359,6 +361,7 @@ def test_new_credentials_file_is_created_0600(tmp_path: Path) -> None:
         ".credentials.traycreds-lock", "credentials"]
 
 
+@posix_only("file modes: the note names the mode (0644) it loosened")
 def test_take_over_keeps_a_0600_backup_of_the_original_bytes(tmp_path: Path) -> None:
     path = tmp_path / "credentials"
     original = b"\xef\xbb\xbf# keys\r\n[dev]\r\naws_access_key_id = AKIDEXAMPLE000000001\r\n"
@@ -393,6 +396,7 @@ def test_two_backups_in_the_same_second_do_not_overwrite_each_other(tmp_path: Pa
     assert (one.read_bytes(), two.read_bytes()) == (first, second)
 
 
+@posix_only("symlinked dotfiles: wine 8 does not read a symlink back as a link")
 def test_writing_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     """Regression: os.replace swapped a symlinked file (dotfiles) for a plain copy."""
     dotfiles = tmp_path / "dotfiles"

@@ -19,9 +19,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support import require_program
+from tests.support import posix_only, require_program
 from traycreds.core.models import Credentials
 from traycreds.core.shells import environment, render
+
+# cmd.exe and PowerShell output is checked in test_shells.py; these run POSIX shells.
+pytestmark = posix_only("runs bash, zsh, fish and dash")
 
 EXPIRES = datetime(2026, 11, 28, 14, 32, tzinfo=timezone.utc)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,20 @@ DESKTOP_SESSION = os.environ.get("TRAYCREDS_DESKTOP_SESSION") == "1"
 NOTIFY_LOG = os.environ.get("TRAYCREDS_TEST_NOTIFY_LOG", "")
 ARTIFACTS = Path(os.environ.get("TRAYCREDS_ARTIFACTS") or REPO_ROOT / "artifacts")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+WINDOWS = sys.platform == "win32"
+
+
+def posix_only(why: str) -> pytest.MarkDecorator:
+    """Skip on Windows (scripts/test-windows.sh), saying why: a test of POSIX behaviour or one
+    that needs POSIX tools. A deliberate platform skip: unlike not_tested, CI=true keeps it."""
+    return pytest.mark.skipif(WINDOWS, reason=f"POSIX only: {why}")
+
+
+def windows_only(why: str) -> pytest.MarkDecorator:
+    """Skip except on Windows CPython (the wine lane, scripts/test-windows.sh), saying why."""
+    return pytest.mark.skipif(not WINDOWS, reason=f"Windows only: {why}")
+
 
 def not_tested(what: str, why: str) -> NoReturn:
     """Skip, loudly, when a precondition of the machine is missing; under CI=true fail instead:
