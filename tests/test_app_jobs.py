@@ -3,8 +3,14 @@ start at login is the OS's own entry, not a line in the file."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from traycreds.app.jobs import AppJobs
 from traycreds.context import Context
@@ -29,9 +35,39 @@ class Notes:
         raise AssertionError(f"unexpected notification {title}: {message}")
 
 
-def test_settings_save_keeps_comments_and_toggles_start_at_login(aws_env: Any) -> None:
-    settings = aws_env.config_home / "traycreds" / "settings.toml"
-    settings.parent.mkdir(parents=True)
+def run_value() -> str | None:
+    """The traycreds value of HKCU\\...\\Run (Windows' start at login), read with winreg."""
+    import winreg
+
+    from traycreds.adapters.autostart import RUN_KEY
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
+            return str(winreg.QueryValueEx(key, "traycreds")[0])
+    except FileNotFoundError:
+        return None
+
+
+@pytest.fixture
+def user_settings(aws_env: Any) -> Iterator[Path]:
+    """The user's settings.toml: under XDG_CONFIG_HOME on Linux; on Windows in %LOCALAPPDATA%,
+    a known folder no environment variable redirects (the lane's wine prefix is thrown away
+    after its run), removed before and after the test."""
+    if sys.platform != "win32":
+        yield aws_env.config_home / "traycreds" / "settings.toml"
+        return
+    path = Path(os.environ["LOCALAPPDATA"]) / "traycreds" / "settings.toml"
+    path.unlink(missing_ok=True)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_settings_save_keeps_comments_and_toggles_start_at_login(
+        aws_env: Any, user_settings: Path) -> None:
+    settings = user_settings
+    settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text('# my notes\n[app]\ndefault_shell = "bash"  # for WSL\n\n'
                         '[roles.x]  # keep me\nlabel = "X"\n')
     reloads: list[bool] = []
@@ -44,8 +80,12 @@ def test_settings_save_keeps_comments_and_toggles_start_at_login(aws_env: Any) -
     assert 'default_shell = "fish"' in text and "warn_before_minutes = [10]" in text
     assert "[roles.x]  # keep me" in text and "start_at_login" not in text
     entry = aws_env.config_home / "autostart" / "traycreds.desktop"
-    assert entry.exists() and dialogs.shown[0].start_at_login is False
+
+    def started_at_login() -> bool:  # the OS's own entry: a desktop file, or the Run value
+        return run_value() is not None if sys.platform == "win32" else entry.exists()
+
+    assert started_at_login() and dialogs.shown[0].start_at_login is False
     assert reloads == [True]
     AppJobs(ScriptedDialogs({"start_at_login": False}), Notes(), lambda: None, Context,  # type: ignore[arg-type]
             lambda: None).edit_settings()
-    assert not entry.exists()
+    assert not started_at_login()

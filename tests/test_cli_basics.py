@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -95,10 +96,30 @@ def test_messages_name_only_readme_sections_that_exist() -> None:
     assert named <= headings, named - headings
 
 
-def test_config_path_and_edit_create_a_commented_template(aws_env: Any) -> None:
+@pytest.fixture
+def user_settings(aws_env: Any) -> Iterator[Path]:
+    """Where the user's own settings.toml is: under XDG_CONFIG_HOME (aws_env's) on Linux; on
+    Windows in %LOCALAPPDATA%, a known folder that no environment variable redirects (wine's
+    prefix is thrown away after the lane's run), so the test removes it before and after."""
+    if sys.platform != "win32":
+        yield aws_env.config_home / "traycreds" / "settings.toml"
+        return
+    path = Path(os.environ["LOCALAPPDATA"]) / "traycreds" / "settings.toml"
+    path.unlink(missing_ok=True)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_config_path_and_edit_create_a_commented_template(
+        aws_env: Any, user_settings: Path) -> None:
     path = run(aws_env.env, "config", "path").stdout.strip()
-    assert path == str(aws_env.config_home / "traycreds" / "settings.toml")
-    env = dict(aws_env.env, EDITOR="cat")
+    assert path == str(user_settings)
+    # No cat on Windows: Python prints the file there (quoted: the command is shlex-split).
+    editor = "cat" if sys.platform != "win32" else shlex.join(
+        [sys.executable, "-c", "import sys; print(open(sys.argv[1], encoding='utf-8').read())"])
+    env = dict(aws_env.env, EDITOR=editor)
     result = run(env, "config", "edit")
     assert result.returncode == 0 and "[roles.sandbox]" in result.stdout
     override = aws_env.home / "elsewhere.toml"
@@ -106,9 +127,9 @@ def test_config_path_and_edit_create_a_commented_template(aws_env: Any) -> None:
         == str(override)
 
 
-def test_config_check_reports_settings_problems(aws_env: Any) -> None:
-    settings = aws_env.config_home / "traycreds" / "settings.toml"
-    settings.parent.mkdir(parents=True)
+def test_config_check_reports_settings_problems(aws_env: Any, user_settings: Path) -> None:
+    settings = user_settings
+    settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text('[app]\ndefault_shell = bash\n')
     result = run(aws_env.env, "config", "check")
     assert result.returncode == 3
@@ -168,7 +189,7 @@ def tray_with_other_files(aws_env: Any, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 def test_roles_shows_what_a_tray_started_with_other_files_serves(
-        aws_env: Any, tray_with_other_files: Path) -> None:
+        aws_env: Any, tray_with_other_files: Path, user_settings: Path) -> None:
     env = dict(aws_env.env, TRAYCREDS_RUNTIME_DIR=os.environ["TRAYCREDS_RUNTIME_DIR"])
     result = run(env, "roles")
     assert result.returncode == 0, result.stderr
@@ -176,7 +197,7 @@ def test_roles_shows_what_a_tray_started_with_other_files_serves(
     row = next(line for line in result.stdout.splitlines() if line.startswith("demo-admin "))
     assert "served by the running tray" in row
     assert str(tray_with_other_files) in result.stderr  # the tray's files, named
-    assert str(aws_env.config_home / "traycreds" / "settings.toml") in result.stderr  # ours
+    assert str(user_settings) in result.stderr  # ours
     data = json.loads(run(env, "roles", "--json").stdout)
     assert [r["name"] for r in data] == ["demo-admin"]
     # Asked not to use the tray, it reads only its own files, as before.

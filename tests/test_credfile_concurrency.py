@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from traycreds.core import credfile, ini
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,6 +127,12 @@ def _wait_for(paths: list[Path], timeout: float, what: str) -> None:
         time.sleep(0.01)
 
 
+# On Windows a file open for reading (Python's and botocore's open: no FILE_SHARE_DELETE)
+# cannot be replaced; with the reader reading in a loop, os.replace keeps failing, atomic.py
+# retries while holding the lock, and other writers give up after 10 s ("File busy").
+@pytest.mark.xfail(sys.platform == "win32", strict=True,
+                   reason="issue 12: on Windows a reader holding the credentials file open "
+                   "blocks the atomic replace; writers starve and fail with File busy")
 def test_twenty_processes_write_their_sections_at_once(tmp_path: Path) -> None:
     path = tmp_path / "aws" / "credentials"
     path.parent.mkdir()
@@ -192,7 +200,8 @@ def test_twenty_processes_write_their_sections_at_once(tmp_path: Path) -> None:
     assert [s.name for s in ini.parse(original.decode()).sections] == \
         [s.name for s in doc.sections][:2]
     # The file holds secrets: 0644 became 0600. Nothing is left behind but the lock file.
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    if sys.platform != "win32":  # Windows has no group/other mode bits to tighten
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in path.parent.iterdir()) == [
         ".credentials.traycreds-lock", "credentials"]
     print(f"{WRITERS * WRITES_EACH} writes in {elapsed:.2f} s; reader: {report['reads']} "

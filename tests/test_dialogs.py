@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.support import require_module, screenshot
+from tests.support import posix_only, require_module, screenshot
 from traycreds.core.errors import CancelledError, UsageError
 from traycreds.core.keys import NewKey
 from traycreds.core.settings import AppSettings
@@ -378,6 +378,8 @@ def test_tk_objects_are_not_freed_by_other_threads(desktop: None) -> None:
 
 # --- without a desktop -----------------------------------------------------------------------
 
+@posix_only("an X display that is not there: a Windows session always has its desktop "
+            "(DISPLAY means nothing), so Tk opens the window and the question waits")
 def test_without_a_display_questions_fail_with_a_reason(
     monkeypatch: pytest.MonkeyPatch, worker: ThreadPoolExecutor
 ) -> None:

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import require_program
+from tests.support import posix_only, require_program
+
+pytestmark = posix_only("scripts/demo.sh and scripts/setup-lib.sh are bash scripts for "
+                        "Linux and macOS (apt, python3-tk, gnome-keyring)")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV = REPO_ROOT / ".venv"

@@ -113,6 +113,11 @@ def _file_error(exc: OSError, path: Path, doing: str) -> FileError:
         why = "the disk is full"
     elif exc.errno == errno.EROFS:
         why = "its folder is on a read-only file system"
+    elif sys.platform == "win32" and getattr(exc, "winerror", None) in (5, 32):
+        # Windows refuses to replace a file another program holds open (atomic.py has
+        # already retried); that, not a read-only flag, is the usual cause.
+        why = ("permission denied: another program may have it open (an editor, antivirus, a "
+               "sync tool) or it is read-only. Close that program and try again")
     elif isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         why = "permission denied (is the file or its folder read-only?)"
     else:
