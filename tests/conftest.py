@@ -230,3 +230,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for name in sorted(_not_collected):
         terminalreporter.write_line(
             f"NOT COLLECTED on Windows: tests/{name}: POSIX only: {POSIX_MODULES[name]}")
+
+
+@pytest.fixture
+def user_settings(aws_env: AwsEnv) -> Iterator[Path]:
+    """Where the user's own settings.toml is: under aws_env's XDG_CONFIG_HOME on Linux; on
+    Windows in %LOCALAPPDATA%, a known folder no environment variable redirects (the lane's
+    wine prefix is thrown away after its run), so it is removed before and after the test."""
+    if sys.platform != "win32":
+        yield aws_env.config_home / "traycreds" / "settings.toml"
+        return
+    path = Path(os.environ["LOCALAPPDATA"]) / "traycreds" / "settings.toml"
+    path.unlink(missing_ok=True)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+

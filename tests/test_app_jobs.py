@@ -3,14 +3,10 @@ start at login is the OS's own entry, not a line in the file."""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from traycreds.app.jobs import AppJobs
 from traycreds.context import Context
@@ -46,22 +42,6 @@ def run_value() -> str | None:
             return str(winreg.QueryValueEx(key, "traycreds")[0])
     except FileNotFoundError:
         return None
-
-
-@pytest.fixture
-def user_settings(aws_env: Any) -> Iterator[Path]:
-    """The user's settings.toml: under XDG_CONFIG_HOME on Linux; on Windows in %LOCALAPPDATA%,
-    a known folder no environment variable redirects (the lane's wine prefix is thrown away
-    after its run), removed before and after the test."""
-    if sys.platform != "win32":
-        yield aws_env.config_home / "traycreds" / "settings.toml"
-        return
-    path = Path(os.environ["LOCALAPPDATA"]) / "traycreds" / "settings.toml"
-    path.unlink(missing_ok=True)
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def test_settings_save_keeps_comments_and_toggles_start_at_login(

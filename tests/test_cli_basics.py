@@ -96,22 +96,6 @@ def test_messages_name_only_readme_sections_that_exist() -> None:
     assert named <= headings, named - headings
 
 
-@pytest.fixture
-def user_settings(aws_env: Any) -> Iterator[Path]:
-    """Where the user's own settings.toml is: under XDG_CONFIG_HOME (aws_env's) on Linux; on
-    Windows in %LOCALAPPDATA%, a known folder that no environment variable redirects (wine's
-    prefix is thrown away after the lane's run), so the test removes it before and after."""
-    if sys.platform != "win32":
-        yield aws_env.config_home / "traycreds" / "settings.toml"
-        return
-    path = Path(os.environ["LOCALAPPDATA"]) / "traycreds" / "settings.toml"
-    path.unlink(missing_ok=True)
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
-
-
 def test_config_path_and_edit_create_a_commented_template(
         aws_env: Any, user_settings: Path) -> None:
     path = run(aws_env.env, "config", "path").stdout.strip()

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support import AwsEnv
+from tests.support.service import QuietDialogs, RecordedNotes
 from tests.support.stsserver import REGION, MotoSts
 from tests.test_cli import traycreds
 from traycreds.adapters import paths
@@ -30,41 +31,23 @@ from traycreds.core.errors import SourceKeyMissingError, WrongSecretError
 from traycreds.core.keys import NewKey
 from traycreds.core.menu import Action
 from traycreds.core.models import Credentials
-from traycreds.core.settings import AppSettings
-from traycreds.engine import MfaRequest
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
 WRONG_SECRET = "wrongwrongwrongwrongwrongwrongwrongwrong"  # 40 characters, as a real one
 
 
-class Dialogs:
-    """The tray's dialogs, answering as a person would: the key to add."""
+class Dialogs(QuietDialogs):
+    """The tray's dialogs, answering as a person would: the key to add (MFA sessions:
+    tests/test_engine.py)."""
 
     def __init__(self) -> None:
         self.new_keys: list[NewKey] = []
         self.problems: list[str | None] = []
 
-    def ask_mfa(self, request: MfaRequest) -> str:
-        raise AssertionError("no MFA here (MFA sessions: tests/test_engine.py)")
-
     def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
         self.problems.append(problem)
         return self.new_keys.pop(0) if self.new_keys else None
-
-    def ask_settings(self, current: AppSettings) -> AppSettings | None:
-        return None
-
-    def show_about(self, text: str) -> None:
-        pass
-
-
-class Notes:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def notify(self, title: str, message: str) -> None:
-        self.sent.append((title, message))
 
 
 class Tray:
@@ -84,7 +67,7 @@ class Tray:
         self.env = dict(aws_env.env, AWS_ENDPOINT_URL_STS=moto.url,
                         TRAYCREDS_RUNTIME_DIR=str(runtime))
         self.credentials_file = aws_env.aws_credentials
-        self.dialogs, self.notes = Dialogs(), Notes()
+        self.dialogs, self.notes = Dialogs(), RecordedNotes()
         self.service = AppService(self.dialogs, self.notes)
         self.service.start().result(timeout=30)
         self.server = ChannelServer(handlers(self.service))

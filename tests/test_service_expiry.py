@@ -24,15 +24,14 @@ import boto3
 import pytest
 
 from tests.support import AwsEnv, Notification, NotificationLog, errorserver
+from tests.support.service import QuietDialogs
 from tests.support.stsserver import REGION, MotoSts, User
 from traycreds.adapters import paths
 from traycreds.adapters.keystore import KeyStore
 from traycreds.app.service import AppService
 from traycreds.core.errors import CancelledError
 from traycreds.core.expiry import ExpiryPlanner, Kind
-from traycreds.core.keys import NewKey
 from traycreds.core.models import Credentials, Role, utc_now
-from traycreds.core.settings import AppSettings
 from traycreds.core.state import RoleState
 from traycreds.core.text import local_time
 from traycreds.engine import MfaRequest
@@ -47,7 +46,7 @@ MFA_SERIAL = "arn:aws:iam::111122223333:mfa/me"
 # -- the pieces a front end would give the service -------------------------------------------
 
 
-class ScriptedDialogs:
+class ScriptedDialogs(QuietDialogs):
     """The Dialogs port answered by a script: MFA codes handed out in order, every other
     question cancelled. It stands in for the person at the keyboard, not for an external
     system; the real Tk dialogs are tested in tests/test_dialogs.py and
@@ -62,15 +61,6 @@ class ScriptedDialogs:
         if not self.codes:
             raise CancelledError("No MFA code entered.")
         return self.codes.pop(0)
-
-    def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
-        return None
-
-    def ask_settings(self, current: AppSettings) -> AppSettings | None:
-        return None
-
-    def show_about(self, text: str) -> None:
-        pass
 
 
 class Clock:

@@ -24,15 +24,14 @@ import pytest
 from tests.support import AwsEnv
 from tests.support.dripserver import DripServer, engine_at, make_tls_files
 from tests.support.errorserver import success_document
+from tests.support.service import QuietDialogs, RecordedNotes
 from tests.support.stsserver import REGION, MotoSts
 from traycreds.adapters import paths
 from traycreds.adapters.keystore import KeyStore
 from traycreds.app.service import AppService
 from traycreds.core import errors
-from traycreds.core.keys import NewKey
 from traycreds.core.models import Credentials
 from traycreds.core.settings import AppSettings
-from traycreds.engine import MfaRequest
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
@@ -208,30 +207,6 @@ def test_the_setting_is_checked(text: str, problem: str) -> None:
 # -- the tray's service ---------------------------------------------------------------------------
 
 
-class Dialogs:
-    def ask_mfa(self, request: MfaRequest) -> str:
-        raise AssertionError("no MFA here")
-
-    def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
-        return None
-
-    def ask_settings(self, current: AppSettings) -> AppSettings | None:
-        return None
-
-    def show_about(self, text: str) -> None:
-        pass
-
-
-class Notes:
-    """The Notifier port, recording (the real notifications are tested elsewhere)."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def notify(self, title: str, message: str) -> None:
-        self.sent.append((title, message))
-
-
 def test_tray_role_is_usable_again_at_once_after_a_timeout(aws_env: AwsEnv, drip: DripServer,
                                                           moto: MotoSts) -> None:
     user = moto.make_user()
@@ -252,8 +227,8 @@ def test_tray_role_is_usable_again_at_once_after_a_timeout(aws_env: AwsEnv, drip
     settings = paths.settings_file()
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text("[app]\nsts_timeout_seconds = 5\n")
-    notes, before = Notes(), sts_threads()
-    service = AppService(Dialogs(), notes)
+    notes, before = RecordedNotes(), sts_threads()
+    service = AppService(QuietDialogs(), notes)
     try:
         service.start().result(timeout=30)
         first = service.refresh(name)

@@ -18,14 +18,12 @@ from typing import Any
 import pytest
 
 from tests.support import AwsEnv
+from tests.support.service import QuietDialogs, RecordedNotes
 from tests.support.stsserver import REGION, MotoSts
 from tests.test_cli import traycreds
 from traycreds.app.service import AppService
-from traycreds.core.keys import NewKey
 from traycreds.core.menu import Item, build_menu
 from traycreds.core.models import utc_now
-from traycreds.core.settings import AppSettings
-from traycreds.engine import MfaRequest
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
@@ -156,28 +154,6 @@ def test_the_profile_setting_is_the_default_when_the_aws_tools_read_it(readme: R
 # -- the tray -------------------------------------------------------------------------------
 
 
-class Dialogs:
-    def ask_mfa(self, request: MfaRequest) -> str:
-        raise AssertionError("no MFA here")
-
-    def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
-        return None
-
-    def ask_settings(self, current: AppSettings) -> AppSettings | None:
-        return None
-
-    def show_about(self, text: str) -> None:
-        pass
-
-
-class Notes:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def notify(self, title: str, message: str) -> None:
-        self.sent.append((title, message))
-
-
 def write_label(menu: tuple[Item, ...]) -> str:
     for item in menu:
         if item.label.startswith("Write to credentials profile"):
@@ -193,8 +169,8 @@ def write_label(menu: tuple[Item, ...]) -> str:
 def test_the_tray_menu_and_notification_name_the_working_profile(
         readme: Readme, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", readme.env["AWS_ENDPOINT_URL_STS"])
-    notes = Notes()
-    service = AppService(Dialogs(), notes)
+    notes = RecordedNotes()
+    service = AppService(QuietDialogs(), notes)
     try:
         service.start().result(timeout=30)
         assert write_label(build_menu(service.state, utc_now())) == \

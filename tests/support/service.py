@@ -1,0 +1,36 @@
+"""Stand-ins for the person at the keyboard when a test drives the tray's AppService directly:
+the Dialogs port (nobody answers unless a subclass scripts it) and the Notifier port
+(recorded). The real Tk dialogs are driven with xdotool in test_dialogs.py and
+test_tray_e2e.py; real notifications are read over D-Bus (tests/support NotificationLog)."""
+
+from __future__ import annotations
+
+from traycreds.core.keys import NewKey
+from traycreds.core.settings import AppSettings
+from traycreds.engine import MfaRequest
+
+
+class QuietDialogs:
+    """Every question cancelled; an MFA prompt fails the test (subclasses script answers)."""
+
+    def ask_mfa(self, request: MfaRequest) -> str:
+        raise AssertionError(f"unexpected MFA prompt for {request.role}")
+
+    def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
+        return None
+
+    def ask_settings(self, current: AppSettings) -> AppSettings | None:
+        return None
+
+    def show_about(self, text: str) -> None:
+        pass
+
+
+class RecordedNotes:
+    """The Notifier port, keeping (title, message) of each notification in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def notify(self, title: str, message: str) -> None:
+        self.sent.append((title, message))
