@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -246,4 +248,15 @@ def user_settings(aws_env: AwsEnv) -> Iterator[Path]:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """TRAYCREDS_RUNTIME_DIR: a short path (Unix sockets allow ~100 bytes) below a private
+    temporary folder; ``folder`` is also what XDG_RUNTIME_DIR=base would give. Not created."""
+    base = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    folder = base / "traycreds"
+    monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(folder))
+    yield folder
+    shutil.rmtree(base, ignore_errors=True)
 

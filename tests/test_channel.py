@@ -11,14 +11,12 @@ import logging
 import os
 import pwd
 import select
-import shutil
 import signal
 import socket
 import stat
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -66,16 +64,6 @@ server.start()
 print("ready", flush=True)
 time.sleep(300)
 """
-
-
-@pytest.fixture
-def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """TRAYCREDS_RUNTIME_DIR: a short path (sockets allow ~100 bytes) below a 0700 folder."""
-    base = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp"))
-    folder = base / "traycreds"  # also what XDG_RUNTIME_DIR=base would give
-    monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(folder))
-    yield folder
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def nap(args: dict[str, Any]) -> str:

@@ -353,15 +353,6 @@ def test_a_folder_or_key_file_others_could_have_made_is_refused(
 # --- the same checks in-process (no STS needed) -----------------------------------------------
 
 
-@pytest.fixture
-def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    base = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp"))
-    folder = base / "traycreds"
-    monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(folder))
-    yield folder
-    shutil.rmtree(base, ignore_errors=True)
-
-
 def request_in_thread(timeout: float = 10.0) -> BaseException | Any:
     """client.request("hello"), bounded: before the fix a FIFO key file hung it forever."""
     outcome: list[Any] = []

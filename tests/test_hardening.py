@@ -11,12 +11,10 @@ import json
 import logging
 import os
 import resource
-import shutil
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -81,15 +79,6 @@ def test_credential_process_hardens_itself_on_the_full_path(aws_env: AwsEnv) -> 
     assert shown.returncode == 0, shown.stderr
     code, dumpable, limit = json.loads(shown.stdout.splitlines()[-1])
     assert (code, dumpable, limit) == (4, False, [0, 0]), shown.stderr
-
-
-@pytest.fixture
-def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    base = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp"))  # socket paths are short
-    folder = base / "traycreds"
-    monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(folder))
-    yield folder
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def test_the_fast_path_runs_without_core_dumps(runtime: Path) -> None:

@@ -8,8 +8,6 @@ Real parts: moto STS, the Secret Service keyring, the local channel, CLI subproc
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -85,16 +83,6 @@ class Tray:
         self.server.stop()
         self.service.shutdown()
         self.keys.remove(self.source)
-
-
-@pytest.fixture
-def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private TRAYCREDS_RUNTIME_DIR (short: socket paths are limited)."""
-    base = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp"))
-    folder = base / "traycreds"
-    monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(folder))
-    yield folder
-    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
