@@ -18,10 +18,13 @@ from pathlib import Path
 
 from traycreds.core.errors import FileError
 
-# Antivirus and indexers on Windows hold files briefly; os.replace then fails with
-# WinError 5 or 32. Retry a bounded number of times, then fail with the original intact.
-_REPLACE_ATTEMPTS = 10
-_REPLACE_PAUSE = 0.05
+# On Windows os.replace fails (WinError 5 or 32) while another program has the target open
+# without FILE_SHARE_DELETE: an AWS SDK or CLI reading the file (Python's open() never
+# shares delete), an antivirus or indexer. Readers hold it for a millisecond or less, so
+# retry soon and often, then less often, for up to _REPLACE_BUDGET seconds; then fail with
+# the original intact. (Long first pauses let a reader in a loop win every time.)
+_REPLACE_BUDGET = 3.0
+_REPLACE_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.05)
 
 TEMP_MARK = ".traycreds-tmp-"
 # A temp file younger than this may belong to a writer still at work: never touch it.
@@ -31,14 +34,17 @@ _PRIVATE = 0o600
 
 
 def _replace(tmp: str, path: Path) -> None:
-    for attempt in range(_REPLACE_ATTEMPTS):
+    deadline = time.monotonic() + _REPLACE_BUDGET
+    attempt = 0
+    while True:
         try:
             os.replace(tmp, path)
             return
         except PermissionError:
-            if sys.platform != "win32" or attempt == _REPLACE_ATTEMPTS - 1:
+            if sys.platform != "win32" or time.monotonic() >= deadline:
                 raise
-            time.sleep(_REPLACE_PAUSE * (attempt + 1))
+        time.sleep(_REPLACE_PAUSES[min(attempt, len(_REPLACE_PAUSES) - 1)])
+        attempt += 1
 
 
 def ensure_folder(folder: Path) -> None:
