@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from traycreds import __version__
+from traycreds.cli import commands
 from traycreds.cli.main import build_parser
 
 
@@ -100,15 +101,49 @@ def test_config_path_and_edit_create_a_commented_template(
         aws_env: Any, user_settings: Path) -> None:
     path = run(aws_env.env, "config", "path").stdout.strip()
     assert path == str(user_settings)
-    # No cat on Windows: Python prints the file there (quoted: the command is shlex-split).
-    editor = "cat" if sys.platform != "win32" else shlex.join(
-        [sys.executable, "-c", "import sys; print(open(sys.argv[1], encoding='utf-8').read())"])
-    env = dict(aws_env.env, EDITOR=editor)
-    result = run(env, "config", "edit")
-    assert result.returncode == 0 and "[roles.sandbox]" in result.stdout
+    # $EDITOR as users write it on each system. POSIX: a program in a folder with a space
+    # (the whole value names the file) and a shell-style command line. Windows: a command
+    # line with a quoted path full of backslashes, as CreateProcess reads it.
+    folder = aws_env.home / "My Editor"
+    folder.mkdir()
+    if sys.platform == "win32":
+        show = '"%s" -c "import sys; print(open(sys.argv[-1], encoding=\'utf-8\').read())"'
+        editors = [show % sys.executable]  # and unquoted, as C:\tools\vim\gvim.exe is set:
+        editors += [(show % sys.executable)[1:].replace('"', "", 1)] * (" " not in sys.executable)
+    else:
+        program = folder / "show"
+        program.write_text('#!/bin/sh\nfor last; do :; done\nexec cat "$last"\n')
+        program.chmod(0o755)
+        editors = [str(program), f"{shlex.quote(str(program))} --ignored"]
+    for editor in editors:
+        result = run(dict(aws_env.env, EDITOR=editor), "config", "edit")
+        assert result.returncode == 0, (editor, result.stderr)
+        assert "[roles.sandbox]" in result.stdout, editor
     override = aws_env.home / "elsewhere.toml"
-    assert run(dict(env, TRAYCREDS_SETTINGS=str(override)), "config", "path").stdout.strip() \
-        == str(override)
+    assert run(dict(aws_env.env, TRAYCREDS_SETTINGS=str(override)), "config", "path") \
+        .stdout.strip() == str(override)
+
+
+def test_editor_command_reads_editor_as_each_system_does(tmp_path: Path) -> None:
+    settings = r"C:\Users\Ana Lima\AppData\Roaming\traycreds\traycreds.toml"
+    npp = r'"C:\Program Files\Notepad++\notepad++.exe" -multiInst'
+    assert commands.editor_command(npp, settings, platform="win32") == (
+        r'"C:\Program Files\Notepad++\notepad++.exe" -multiInst '
+        r'"C:\Users\Ana Lima\AppData\Roaming\traycreds\traycreds.toml"')
+    assert commands.editor_command("code --wait", "/home/a/x.toml", platform="linux") == [
+        "code", "--wait", "/home/a/x.toml"]
+    program = tmp_path / "My Editor.exe"
+    program.write_bytes(b"")
+    for platform in ("win32", "linux"):
+        assert commands.editor_command(str(program), "x.toml", platform=platform) == [
+            str(program), "x.toml"]
+
+
+def test_an_editor_that_cannot_start_is_named(aws_env: Any, user_settings: Path) -> None:
+    result = run(dict(aws_env.env, EDITOR="no-such-editor-here --wait"), "config", "edit")
+    assert result.returncode == 2, result.stderr
+    assert "Cannot start the editor in $EDITOR (no-such-editor-here --wait)" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_config_check_reports_settings_problems(aws_env: Any, user_settings: Path) -> None:
