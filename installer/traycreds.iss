@@ -4,9 +4,10 @@
 ;
 ; No administrator rights: installs to %LOCALAPPDATA%\Programs\traycreds, adds a Start menu
 ; entry, optionally starts traycreds at login (the same HKCU Run value `traycreds autostart on`
-; writes, see traycreds/adapters/autostart.py) and adds the folder to the user's PATH for the
-; command line and AWS credential_process. The uninstaller keeps the user's keys and settings
-; unless the user says yes to removing them (then `traycreds.exe uninstall-data --yes` runs).
+; writes, see traycreds/adapters/autostart.py, clearing a Task Manager "disabled" for it too)
+; and adds the folder to the user's PATH for the command line and AWS credential_process. The
+; uninstaller keeps the user's keys and settings unless the user says yes to removing them (then
+; `traycreds.exe uninstall-data --yes` runs).
 
 #ifndef AppVersion
   #define AppVersion "0.0.0"
@@ -56,6 +57,10 @@ Name: "{autoprograms}\traycreds"; Filename: "{app}\traycredsw.exe"; Parameters: 
 [Registry]
 ; The value traycreds' own "start at login" toggle writes and reads (WindowsAutostart).
 Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: string; ValueName: "traycreds"; ValueData: """{app}\traycredsw.exe"" tray"; Flags: uninsdeletevalue; Tasks: startup
+; Task Manager's switch for that value: if the user once turned traycreds off there, Windows
+; skips the Run value at login. Choosing the task means "start it", so the switch goes (with no
+; value Windows treats the Run value as on); the uninstaller removes it too.
+Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"; ValueType: none; ValueName: "traycreds"; Flags: deletevalue uninsdeletevalue; Tasks: startup
 Root: HKCU; Subkey: "Environment"; ValueType: expandsz; ValueName: "Path"; ValueData: "{olddata};{app}"; Tasks: addtopath; Check: NotInPath(ExpandConstant('{app}'))
 
 [Run]
@@ -64,6 +69,7 @@ Filename: "{app}\traycredsw.exe"; Parameters: "tray"; Description: "Start traycr
 [Code]
 const
   RunKey = 'Software\Microsoft\Windows\CurrentVersion\Run';
+  StartupApprovedKey = 'Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run';
   EnvironmentKey = 'Environment';
 
 function NotInPath(Dir: string): Boolean;
@@ -115,6 +121,7 @@ begin
     end;
     { Start at login may have been switched on from traycreds itself rather than by the task. }
     RegDeleteValue(HKEY_CURRENT_USER, RunKey, 'traycreds');
+    RegDeleteValue(HKEY_CURRENT_USER, StartupApprovedKey, 'traycreds');
   end;
   if CurUninstallStep = usPostUninstall then
     RemoveFromPath(ExpandConstant('{app}'));

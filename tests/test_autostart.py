@@ -2,14 +2,18 @@
 
 Linux is tested for real: the XDG files are written, read back with a parser, launched by
 GLib's own desktop-entry launcher, and (in the desktop session) the autostart entry starts a
-tray that docks. macOS' LaunchAgent is checked with plistlib. Windows' Run key goes through
-the recording registry fake (tests/support/fakes.py), and is compared with what the Inno
-Setup script writes. Tests named *linux* need Linux; the Windows CI job leaves them out.
+tray that docks. macOS' LaunchAgent is checked with plistlib. Windows' Run key and Task
+Manager's StartupApproved switch are tested in the real registry on Windows CPython (the wine
+lane, scripts/test-windows.sh), and against the recording winreg fake (tests/support/fakes.py)
+on Linux; both are compared with what the Inno Setup script writes. Tests named *linux* need
+Linux; the Windows CI job leaves them out.
 """
 
 from __future__ import annotations
 
 import configparser
+import contextlib
+import ctypes
 import json
 import os
 import plistlib
@@ -19,12 +23,14 @@ import stat
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import REPO_ROOT, AwsEnv, posix_only, screenshot
+from tests.support import REPO_ROOT, WINDOWS, AwsEnv, posix_only, screenshot, windows_only
 from tests.support.fakes import WinRegistry
 from traycreds.adapters import autostart
 from traycreds.adapters.autostart import (
@@ -324,54 +330,12 @@ def test_mac_launch_agent_is_a_valid_plist_that_runs_at_load(tmp_path: Path) -> 
     assert agent.disable() is False
 
 
-# --- Windows: the Run key, through the registry fake ----------------------------------------
+# --- Windows: the Run key, in the real registry on Windows (wine), the fake elsewhere ------
 
 APP = r"C:\Users\Jo Smith\AppData\Local\Programs\traycreds"
 WINDOWED = [APP + r"\traycredsw.exe", "tray"]
-
-
-def test_windows_enable_sets_a_quoted_reg_sz_value() -> None:
-    registry = WinRegistry()
-    registry.seed(RUN_KEY, "OneDrive", r'"C:\OneDrive\OneDrive.exe" /background')
-    state = WindowsAutostart(registry, WINDOWED).enable()
-    line = f'"{APP}\\traycredsw.exe" tray'
-    assert registry.value(RUN_KEY, "traycreds") == (line, registry.REG_SZ)
-    assert registry.names(RUN_KEY) == ["OneDrive", "traycreds"]  # the others untouched
-    assert state.enabled and state.current and state.command == line
-    assert ("SetValueEx", registry.calls[1][1], "traycreds", 0, registry.REG_SZ, line) in \
-        registry.calls
-    assert registry.calls[0] == ("CreateKeyEx", registry.HKEY_CURRENT_USER, RUN_KEY, 0,
-                                 registry.KEY_SET_VALUE)
-    assert registry.open_handles == {}
-
-
-def test_windows_status_reads_the_value_and_compares_it() -> None:
-    registry = WinRegistry()
-    registry.seed(RUN_KEY)
-    entry = WindowsAutostart(registry, WINDOWED)
-    assert not entry.status().enabled
-    registry.seed(RUN_KEY, "TrayCreds", r'"D:\old\traycredsw.exe" tray')  # names ignore case
-    state = entry.status()
-    assert state.enabled and not state.current and state.command == r'"D:\old\traycredsw.exe" tray'
-    registry.seed(RUN_KEY, "traycreds", f'"{APP.upper()}\\TRAYCREDSW.EXE" tray')  # paths too
-    assert entry.status().current
-    assert ("OpenKey", registry.HKEY_CURRENT_USER, RUN_KEY, 0, registry.KEY_QUERY_VALUE) in \
-        registry.calls
-    assert registry.open_handles == {}
-
-
-def test_windows_disable_deletes_the_value_and_tolerates_its_absence() -> None:
-    registry = WinRegistry()
-    registry.seed(RUN_KEY, "OneDrive", "x")
-    entry = WindowsAutostart(registry, WINDOWED)
-    entry.enable()
-    assert entry.disable() is True
-    assert registry.names(RUN_KEY) == ["OneDrive"]
-    assert entry.disable() is False  # no value
-    assert WindowsAutostart(WinRegistry(), WINDOWED).disable() is False  # no Run key at all
-    assert not WindowsAutostart(WinRegistry(), WINDOWED).status().enabled
-    assert registry.open_handles == {}
-
+NEIGHBOUR = "OneDrive"  # another program's login item: never ours to touch
+OURS = ("traycreds", NEIGHBOUR)
 
 # Task Manager's switch (HKCU\...\Explorer\StartupApproved\Run), as Windows writes it: the
 # first byte 0x02 on, 0x03 off; then a FILETIME of when it was turned off.
@@ -379,71 +343,214 @@ TASK_MANAGER_OFF = bytes.fromhex("03000000d40d438dc83bd901")
 TASK_MANAGER_ON = bytes.fromhex("020000000000000000000000")
 
 
-def test_windows_status_says_off_when_task_manager_disabled_it() -> None:
-    registry = WinRegistry()
+def _clear(api: Any) -> None:
+    for key in (RUN_KEY, STARTUP_APPROVED_KEY):
+        for name in OURS:
+            try:
+                handle = api.OpenKey(api.HKEY_CURRENT_USER, key, 0, api.KEY_SET_VALUE)
+            except FileNotFoundError:
+                break
+            try:
+                api.DeleteValue(handle, name)
+            except FileNotFoundError:
+                pass
+            finally:
+                api.CloseKey(handle)
+
+
+@pytest.fixture
+def registry() -> Iterator[Any]:
+    """The registry as traycreds reaches it: the stdlib ``winreg`` on Windows (the wine
+    lane's throw-away prefix; our values removed before and after), else the recording fake
+    shaped like it (tests/support/fakes.py)."""
+    if not WINDOWS:
+        yield WinRegistry()
+        return
+    import winreg
+
+    _clear(winreg)
+    yield winreg
+    _clear(winreg)
+
+
+def reg_set(api: Any, path: str, name: str, value: Any, kind: int | None = None) -> None:
+    """Write a value the way another program (Task Manager, an installer) would."""
+    handle = api.CreateKeyEx(api.HKEY_CURRENT_USER, path, 0, api.KEY_SET_VALUE)
+    try:
+        api.SetValueEx(handle, name, 0, api.REG_SZ if kind is None else kind, value)
+    finally:
+        api.CloseKey(handle)
+
+
+def reg_get(api: Any, path: str, name: str) -> tuple[Any, int] | None:
+    """(data, type) of a value as the registry holds it, or None."""
+    try:
+        handle = api.OpenKey(api.HKEY_CURRENT_USER, path, 0, api.KEY_QUERY_VALUE)
+    except FileNotFoundError:
+        return None
+    try:
+        value, kind = api.QueryValueEx(handle, name)
+        return value, kind
+    except FileNotFoundError:
+        return None
+    finally:
+        api.CloseKey(handle)
+
+
+def no_handles_left(api: Any) -> bool:
+    """The fake counts open handles; the real registry does not tell."""
+    return not isinstance(api, WinRegistry) or api.open_handles == {}
+
+
+def test_windows_enable_sets_a_quoted_reg_sz_value(registry: Any) -> None:
+    reg_set(registry, RUN_KEY, NEIGHBOUR, r'"C:\OneDrive\OneDrive.exe" /background')
+    state = WindowsAutostart(registry, WINDOWED).enable()
+    line = f'"{APP}\\traycredsw.exe" tray'
+    assert reg_get(registry, RUN_KEY, "traycreds") == (line, registry.REG_SZ)
+    # the other program's value untouched
+    assert reg_get(registry, RUN_KEY, NEIGHBOUR) == \
+        (r'"C:\OneDrive\OneDrive.exe" /background', registry.REG_SZ)
+    assert state.enabled and state.current and state.command == line
+    assert state.where == r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run" \
+        r"\traycreds"
+    assert no_handles_left(registry)
+
+
+def test_windows_status_reads_the_value_and_compares_it(registry: Any) -> None:
+    entry = WindowsAutostart(registry, WINDOWED)
+    assert not entry.status().enabled
+    reg_set(registry, RUN_KEY, "TrayCreds", r'"D:\old\traycredsw.exe" tray')  # names ignore case
+    state = entry.status()
+    assert state.enabled and not state.current and state.command == r'"D:\old\traycredsw.exe" tray'
+    assert "traycreds autostart on" in state.describe()
+    reg_set(registry, RUN_KEY, "traycreds", f'"{APP.upper()}\\TRAYCREDSW.EXE" tray')  # paths too
+    assert entry.status().current
+    assert no_handles_left(registry)
+
+
+def test_windows_disable_deletes_the_value_and_tolerates_its_absence(registry: Any) -> None:
+    reg_set(registry, RUN_KEY, NEIGHBOUR, "x")
     entry = WindowsAutostart(registry, WINDOWED)
     entry.enable()
-    registry.seed(STARTUP_APPROVED_KEY, "traycreds", TASK_MANAGER_OFF, registry.REG_BINARY)
+    assert entry.disable() is True
+    assert reg_get(registry, RUN_KEY, "traycreds") is None
+    assert reg_get(registry, RUN_KEY, NEIGHBOUR) == ("x", registry.REG_SZ)
+    assert entry.disable() is False  # no value
+    assert not entry.status().enabled
+    assert no_handles_left(registry)
+
+
+@posix_only("a registry without the Run key at all: every Windows profile has one")
+def test_windows_without_a_run_key_is_off() -> None:
+    assert WindowsAutostart(WinRegistry(), WINDOWED).disable() is False
+    assert not WindowsAutostart(WinRegistry(), WINDOWED).status().enabled
+
+
+def test_windows_status_says_off_when_task_manager_disabled_it(registry: Any) -> None:
+    entry = WindowsAutostart(registry, WINDOWED)
+    entry.enable()
+    reg_set(registry, STARTUP_APPROVED_KEY, "traycreds", TASK_MANAGER_OFF, registry.REG_BINARY)
     state = entry.status()
     assert not state.enabled and state.current
     assert state.disabled_by == "disabled in Task Manager"
     assert state.describe().startswith("off (disabled in Task Manager)")
     assert "traycreds autostart on" in state.describe()
     for first in (0x02, 0x06):  # on, as Windows writes it
-        registry.seed(STARTUP_APPROVED_KEY, "TrayCreds", bytes([first]) + bytes(11),
-                      registry.REG_BINARY)
+        reg_set(registry, STARTUP_APPROVED_KEY, "TrayCreds", bytes([first]) + bytes(11),
+                registry.REG_BINARY)
         assert entry.status().enabled, hex(first)
-    registry.seed(STARTUP_APPROVED_KEY, "traycreds", b"\x07" + bytes(11), registry.REG_BINARY)
+    reg_set(registry, STARTUP_APPROVED_KEY, "traycreds", b"\x07" + bytes(11),
+            registry.REG_BINARY)
     assert not entry.status().enabled
-    assert registry.open_handles == {}
+    assert no_handles_left(registry)
 
 
-def test_windows_enable_switches_task_managers_entry_back_on() -> None:
-    registry = WinRegistry()
-    registry.seed(STARTUP_APPROVED_KEY, "OneDrive", TASK_MANAGER_OFF, registry.REG_BINARY)
+def test_windows_enable_switches_task_managers_entry_back_on(registry: Any) -> None:
+    reg_set(registry, STARTUP_APPROVED_KEY, NEIGHBOUR, TASK_MANAGER_OFF, registry.REG_BINARY)
     entry = WindowsAutostart(registry, WINDOWED)
     entry.enable()
-    registry.seed(STARTUP_APPROVED_KEY, "traycreds", TASK_MANAGER_OFF, registry.REG_BINARY)
+    reg_set(registry, STARTUP_APPROVED_KEY, "traycreds", TASK_MANAGER_OFF, registry.REG_BINARY)
     assert not entry.status().enabled
     state = entry.enable()
     assert state.enabled and state.current and state.disabled_by is None
-    assert registry.value(STARTUP_APPROVED_KEY, "traycreds") == \
+    assert reg_get(registry, STARTUP_APPROVED_KEY, "traycreds") == \
         (TASK_MANAGER_ON, registry.REG_BINARY)
     # Someone else's entry is theirs: still off.
-    assert registry.value(STARTUP_APPROVED_KEY, "OneDrive") == \
+    assert reg_get(registry, STARTUP_APPROVED_KEY, NEIGHBOUR) == \
         (TASK_MANAGER_OFF, registry.REG_BINARY)
-    assert registry.open_handles == {}
+    assert no_handles_left(registry)
 
 
-def test_windows_enable_leaves_task_manager_alone_when_it_recorded_nothing() -> None:
+def test_windows_enable_leaves_task_manager_alone_when_it_recorded_nothing(
+        registry: Any) -> None:
     """Windows adds the StartupApproved value itself; traycreds only undoes an "off"."""
-    registry = WinRegistry()
     WindowsAutostart(registry, WINDOWED).enable()
-    assert registry.value(STARTUP_APPROVED_KEY, "traycreds") is None
-    assert not any(call[0] == "CreateKeyEx" and call[2] == STARTUP_APPROVED_KEY
-                   for call in registry.calls)
-    registry.seed(STARTUP_APPROVED_KEY, "traycreds", TASK_MANAGER_ON, registry.REG_BINARY)
+    assert reg_get(registry, STARTUP_APPROVED_KEY, "traycreds") is None
+    on_since = b"\x06" + bytes.fromhex("000000d40d438dc83bd901")  # on, Windows' own bytes
+    reg_set(registry, STARTUP_APPROVED_KEY, "traycreds", on_since, registry.REG_BINARY)
     WindowsAutostart(registry, WINDOWED).enable()
-    assert not any(call[0] == "SetValueEx" and call[4] == registry.REG_BINARY
-                   for call in registry.calls)
+    assert reg_get(registry, STARTUP_APPROVED_KEY, "traycreds") == \
+        (on_since, registry.REG_BINARY)
 
 
-def test_windows_unreadable_task_manager_switch_is_an_error_that_says_where() -> None:
-    registry = WinRegistry(denied=(STARTUP_APPROVED_KEY,))
-    registry.seed(RUN_KEY, "traycreds", f'"{APP}\\traycredsw.exe" tray')
-    registry.seed(STARTUP_APPROVED_KEY)
+@pytest.fixture
+def sandbox(registry: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A key of its own under HKCU\\Software for tests that lock a key: RUN_KEY and
+    STARTUP_APPROVED_KEY point into it (same last parts), so no real login item is locked."""
+    root = rf"Software\traycreds-tests\{uuid.uuid4().hex}"
+    monkeypatch.setattr(autostart, "RUN_KEY", root + r"\CurrentVersion\Run")
+    monkeypatch.setattr(autostart, "STARTUP_APPROVED_KEY",
+                        root + r"\Explorer\StartupApproved\Run")
+    yield root
+    if WINDOWS:
+        for sub in (r"\CurrentVersion\Run", r"\CurrentVersion", r"\Explorer\StartupApproved\Run",
+                    r"\Explorer\StartupApproved", r"\Explorer", ""):
+            with contextlib.suppress(OSError):
+                registry.DeleteKey(registry.HKEY_CURRENT_USER, root + sub)
+
+
+def deny_values(api: Any, path: str) -> None:
+    """Create ``path`` and let nobody read or write its values, as a locked-down profile (or
+    a policy) would: a DACL denying KEY_QUERY_VALUE | KEY_SET_VALUE to Everyone."""
+    handle = api.CreateKeyEx(api.HKEY_CURRENT_USER, path, 0, api.KEY_SET_VALUE)
+    api.CloseKey(handle)
+    if isinstance(api, WinRegistry):
+        api.denied.add(api._norm(path))
+        return
+    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)  # type: ignore[attr-defined]
+    advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW.argtypes = [
+        ctypes.c_wchar_p, ctypes.c_uint32, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
+    advapi32.RegSetKeySecurity.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p]
+    descriptor = ctypes.c_void_p()
+    assert advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        "D:(D;;0x0003;;;WD)(A;;KA;;;WD)", 1, ctypes.byref(descriptor), None)
+    write_dac = 0x40000
+    handle = api.OpenKey(api.HKEY_CURRENT_USER, path, 0, write_dac)
+    try:
+        dacl_security_information = 4
+        assert advapi32.RegSetKeySecurity(int(handle), dacl_security_information,
+                                          descriptor) == 0
+    finally:
+        api.CloseKey(handle)
+
+
+def test_windows_unreadable_task_manager_switch_is_an_error_that_says_where(
+        registry: Any, sandbox: str) -> None:
+    reg_set(registry, autostart.RUN_KEY, "traycreds", f'"{APP}\\traycredsw.exe" tray')
+    deny_values(registry, autostart.STARTUP_APPROVED_KEY)
     with pytest.raises(TraycredsError) as caught:
         WindowsAutostart(registry, WINDOWED).status()
     assert "StartupApproved\\Run" in caught.value.message
-    assert "denied" in caught.value.message
+    assert "denied" in caught.value.message.lower()
 
 
-def test_windows_refused_access_is_an_error_that_says_where() -> None:
-    registry = WinRegistry(denied=(RUN_KEY,))
-    registry.seed(RUN_KEY)
+def test_windows_refused_access_is_an_error_that_says_where(registry: Any,
+                                                           sandbox: str) -> None:
+    deny_values(registry, autostart.RUN_KEY)
     with pytest.raises(TraycredsError) as caught:
         WindowsAutostart(registry, WINDOWED).enable()
-    assert "CurrentVersion\\Run" in caught.value.message and "denied" in caught.value.message
+    assert "CurrentVersion\\Run" in caught.value.message
+    assert "denied" in caught.value.message.lower()
 
 
 def test_windows_command_line_quotes_the_program_always() -> None:
@@ -452,19 +559,90 @@ def test_windows_command_line_quotes_the_program_always() -> None:
         r'"C:\Py 3\pythonw.exe" -m traycreds tray'
 
 
-def test_windows_installer_writes_the_value_traycreds_reads() -> None:
+@windows_only("the command line's autostart writes the Run key only on Windows")
+def test_windows_autostart_command_line_undoes_task_managers_off(
+        aws_env: AwsEnv, registry: Any) -> None:
+    """The user switched traycreds off in Task Manager: `autostart status` says so, and
+    `autostart on` really turns it back on (both values), in the real registry."""
+    env = aws_env.env
+    result = traycreds(env, "autostart", "status")
+    assert result.returncode == 0 and "off" in result.stdout, result.stderr
+    result = traycreds(env, "autostart", "on")
+    assert result.returncode == 0, result.stderr
+    line = reg_get(registry, RUN_KEY, "traycreds")
+    assert line is not None and line[1] == registry.REG_SZ
+    assert line[0].startswith(f'"{Path(sys.executable).with_name("pythonw.exe")}"'), line
+    assert "on (" in traycreds(env, "autostart", "status").stdout
+
+    reg_set(registry, STARTUP_APPROVED_KEY, "traycreds", TASK_MANAGER_OFF, registry.REG_BINARY)
+    status = traycreds(env, "autostart", "status").stdout
+    assert "off (disabled in Task Manager)" in status, status
+    result = traycreds(env, "autostart", "on")
+    assert result.returncode == 0, result.stderr
+    assert reg_get(registry, STARTUP_APPROVED_KEY, "traycreds") == \
+        (TASK_MANAGER_ON, registry.REG_BINARY)
+    assert "on (" in traycreds(env, "autostart", "status").stdout
+
+    assert traycreds(env, "autostart", "off").returncode == 0
+    assert reg_get(registry, RUN_KEY, "traycreds") is None
+
+
+# --- the installer's "start at login" task ---------------------------------------------------
+
+
+def iss_registry_entries() -> list[dict[str, str]]:
+    """The [Registry] entries of installer/traycreds.iss, each as {parameter: value} with Inno
+    Setup's quoting undone ("" inside a quoted value is one ")."""
+    script = (REPO_ROOT / "installer" / "traycreds.iss").read_text(encoding="utf-8")
+    section = re.search(r"^\[Registry\]\n(.*?)(?=^\[)", script, re.M | re.S)
+    assert section, "no [Registry] section"
+    entries = []
+    for line in section.group(1).splitlines():
+        if not line.strip() or line.lstrip().startswith(";"):
+            continue
+        params = {}
+        for name, quoted, bare in re.findall(r'\s*(\w+):\s*(?:"((?:[^"]|"")*)"|([^;]*))\s*(?:;|$)',
+                                             line):
+            params[name] = quoted.replace('""', '"') if quoted else bare.strip()
+        entries.append(params)
+    return entries
+
+
+def test_installer_task_also_undoes_task_managers_off() -> None:
+    """Choosing "Start traycreds when I log in" must start it, even if the user once switched
+    it off in Task Manager: the task deletes traycreds' StartupApproved value (Windows then
+    treats the Run value as on), and the uninstaller removes both values."""
+    startup = [e for e in iss_registry_entries() if e.get("Tasks") == "startup"]
+    by_key = {e["Subkey"]: e for e in startup}
+    assert set(by_key) == {RUN_KEY, STARTUP_APPROVED_KEY}, by_key
+    run, approved = by_key[RUN_KEY], by_key[STARTUP_APPROVED_KEY]
+    for entry in (run, approved):
+        assert entry["Root"] == "HKCU" and entry["ValueName"] == "traycreds"
+        assert "uninsdeletevalue" in entry["Flags"].split()
+    assert run["ValueType"] == "string"
+    # ValueType none + deletevalue: Setup deletes the value and writes none (Inno Setup help,
+    # [Registry] section, Flags: deletevalue).
+    assert approved["ValueType"] == "none" and "deletevalue" in approved["Flags"].split()
+    assert "ValueData" not in approved
+    script = (REPO_ROOT / "installer" / "traycreds.iss").read_text(encoding="utf-8")
+    # and the uninstaller removes both even when `traycreds autostart on` wrote them
+    assert re.search(r"RegDeleteValue\(HKEY_CURRENT_USER, StartupApprovedKey, 'traycreds'\)",
+                     script)
+    assert f"StartupApprovedKey = '{STARTUP_APPROVED_KEY}';" in script
+
+
+def test_windows_installer_writes_the_value_traycreds_reads(registry: Any) -> None:
     """The Inno Setup task and `traycreds autostart` agree, so status sees the task's value
     as current and `autostart off` removes it."""
-    script = (REPO_ROOT / "installer" / "traycreds.iss").read_text(encoding="utf-8")
-    entry = next(line for line in script.splitlines()
-                 if line.startswith("Root: HKCU") and 'ValueName: "traycreds"' in line)
-    params = dict(re.findall(r'(\w+): ("(?:[^"]|"")*"|[^;]+)', entry))
-    assert params["Subkey"] == f'"{RUN_KEY}"' and params["ValueType"] == "string"
-    value = params["ValueData"][1:-1].replace('""', '"').replace("{app}", APP)  # Inno quoting
-    registry = WinRegistry()
-    registry.seed(RUN_KEY, "traycreds", value)
-    assert WindowsAutostart(registry, WINDOWED).status().current
+    (run,) = [e for e in iss_registry_entries()
+              if e.get("Tasks") == "startup" and e["Subkey"] == RUN_KEY]
+    value = run["ValueData"].replace("{app}", APP)
+    reg_set(registry, RUN_KEY, "traycreds", value)
+    entry = WindowsAutostart(registry, WINDOWED)
+    assert entry.status().current
+    assert entry.disable() is True and reg_get(registry, RUN_KEY, "traycreds") is None
     # and the installer's Start menu shortcut starts the same program
+    script = (REPO_ROOT / "installer" / "traycreds.iss").read_text(encoding="utf-8")
     assert re.search(r'Filename: "\{app\}\\traycredsw\.exe"; Parameters: "tray"', script)
 
 

@@ -1,23 +1,28 @@
 """The clipboard: real xclip and xsel on the private X display, read back by other processes;
-the Win32 rules checked call by call against a recording fake (tests/support/fakes.py)."""
+the Windows clipboard for real on Windows CPython (the wine lane: user32/kernel32, read back,
+held and written by another process), and against the recording fake of user32/kernel32
+(tests/support/fakes.py) on Linux."""
 
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support import REPO_ROOT, posix_only
-from tests.support.fakes import Win32ClipboardApi, WinDll, WindowsPopen
+from tests.support import REPO_ROOT, WINDOWS, posix_only, windows_only
+from tests.support.fakes import Win32ClipboardApi, WinDll, WinDllFunction, WindowsPopen
 from traycreds.adapters import clipboard as clipboard_pkg
 from traycreds.adapters.clipboard import (
     ClearTimer,
@@ -31,11 +36,11 @@ from traycreds.adapters.clipboard import clearing as clearing_module
 from traycreds.adapters.clipboard.commands import XCLIP, CommandClipboard
 from traycreds.adapters.clipboard.win32 import (
     CF_UNICODETEXT,
-    GMEM_MOVEABLE,
     PRIVATE_FORMATS,
     SIGNATURES,
     CtypesApi,
     Win32Clipboard,
+    load_api,
     windows_newlines,
 )
 from traycreds.core.errors import TraycredsError
@@ -521,6 +526,7 @@ def test_schedule_clear_refuses_anything_but_a_fingerprint() -> None:
         schedule_clear("export AWS_SECRET_ACCESS_KEY=oops", 5)
 
 
+@posix_only("on Windows test_win32_schedule_clear_clears_after_the_cli_exits runs the real one")
 def test_schedule_clear_detaches_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Windows branch: DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP, stdio to DEVNULL
     except stdin, which carries the fingerprint."""
@@ -571,16 +577,269 @@ def test_clipclear_clears_when_unchanged(desktop: None) -> None:
     assert x_read() == b""
 
 
-# -- Windows: the Win32 calls, against the recording fake --------------------------------------
+# -- Windows: the real clipboard on Windows CPython (wine), the recording fake elsewhere ------
+
+# Another program on the Windows clipboard: a separate Windows CPython process driving
+# user32/kernel32 with ctypes, so what the tests see is what other programs see.
+OTHER_PROGRAM = r'''
+import ctypes, json, sys
+u = ctypes.WinDLL("user32", use_last_error=True)
+k = ctypes.WinDLL("kernel32", use_last_error=True)
+H = ctypes.c_void_p
+for f, res, args in [
+    (u.OpenClipboard, ctypes.c_int, [H]), (u.CloseClipboard, ctypes.c_int, []),
+    (u.EmptyClipboard, ctypes.c_int, []), (u.EnumClipboardFormats, ctypes.c_uint, [ctypes.c_uint]),
+    (u.GetClipboardData, H, [ctypes.c_uint]), (u.SetClipboardData, H, [ctypes.c_uint, H]),
+    (u.GetClipboardFormatNameW, ctypes.c_int, [ctypes.c_uint, ctypes.c_wchar_p, ctypes.c_int]),
+    (k.GlobalAlloc, H, [ctypes.c_uint, ctypes.c_size_t]), (k.GlobalLock, H, [H]),
+    (k.GlobalUnlock, ctypes.c_int, [H]), (k.GlobalSize, ctypes.c_size_t, [H])]:
+    f.restype, f.argtypes = res, args
+
+def read():
+    """Every format on the clipboard: registered ones by name, the others by number."""
+    found = {}
+    fmt = 0
+    while True:
+        fmt = u.EnumClipboardFormats(fmt)
+        if not fmt:
+            break
+        name = str(fmt)
+        if fmt >= 0xC000:
+            buffer = ctypes.create_unicode_buffer(256)
+            if u.GetClipboardFormatNameW(fmt, buffer, 256):
+                name = buffer.value
+        handle = u.GetClipboardData(fmt)
+        data = None
+        if handle:
+            address = k.GlobalLock(handle)
+            if address:
+                data = ctypes.string_at(address, k.GlobalSize(handle)).hex()
+                k.GlobalUnlock(handle)
+        found[name] = data
+    return found
+
+command = sys.argv[1]
+# Opened by a window, as programs do (wine lets a second NULL-window open through).
+u.CreateWindowExW.restype = H
+u.CreateWindowExW.argtypes = [ctypes.c_uint32, ctypes.c_wchar_p, ctypes.c_wchar_p,
+    ctypes.c_uint32] + [ctypes.c_int] * 4 + [H] * 4
+window = u.CreateWindowExW(0, "STATIC", None, 0, 0, 0, 0, 0, None, None, None, None)
+while not u.OpenClipboard(window):
+    pass  # the test's own deadline (subprocess timeout) bounds this
+try:
+    if command == "read":
+        print(json.dumps(read()))
+    elif command == "copy":
+        data = (sys.stdin.buffer.read().decode("utf-8") + "\0").encode("utf-16-le")
+        u.EmptyClipboard()
+        handle = k.GlobalAlloc(0x0002, len(data))
+        address = k.GlobalLock(handle)
+        ctypes.memmove(address, data, len(data))
+        k.GlobalUnlock(handle)
+        assert u.SetClipboardData(13, handle), ctypes.get_last_error()
+        print("{}")
+    elif command == "hold":
+        print("held", flush=True)
+        sys.stdin.readline()
+finally:
+    u.CloseClipboard()
+print("released", flush=True)
+'''
+
+
+class Desk:
+    """The Windows clipboard as the tests see it: ``clipboard()`` gives a Win32Clipboard, the
+    other methods act and look as another program would. RealDesk on Windows, FakeDesk on
+    Linux (the recording fake, tests/support/fakes.py)."""
+
+    api: Any
+
+    def clipboard(self, *, sleep: Callable[[float], None] | None = None,
+                  refuse: tuple[str, ...] = (), refuse_formats: tuple[str | int, ...] = ()
+                  ) -> Win32Clipboard:
+        self.refusing = Refusing(self.api, refuse, refuse_formats)
+        return Win32Clipboard(self.refusing, sleep=sleep or self.sleep)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def formats(self) -> dict[str, bytes | None]:
+        raise NotImplementedError
+
+    def text(self) -> str | None:
+        """CF_UNICODETEXT up to its NUL, as another program reads it."""
+        raw = self.formats().get(str(CF_UNICODETEXT))
+        return None if raw is None else raw.decode("utf-16-le").split("\0", 1)[0]
+
+    def other_program_copies(self, text: str) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def held_by_another_program(self) -> Iterator[Callable[[], None]]:
+        """Another program keeps the clipboard open; the context gives ``release()``."""
+        raise NotImplementedError
+        yield
+
+    def windows(self) -> int:
+        """How many STATIC windows this thread has: the clipboard's owner window must not
+        outlive a copy."""
+        raise NotImplementedError
+
+
+class RealDesk(Desk):
+    def __init__(self) -> None:
+        self.api = load_api()
+        user32 = ctypes.WinDLL("user32", use_last_error=True)  # type: ignore[attr-defined]
+        self._enum = user32.EnumThreadWindows
+        self._proc = ctypes.WINFUNCTYPE(  # type: ignore[attr-defined]
+            ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+        self._enum.argtypes = [ctypes.c_uint32, self._proc, ctypes.c_void_p]
+        self._class_name = user32.GetClassNameW
+        self._class_name.argtypes = [ctypes.c_void_p, ctypes.c_wchar_p, ctypes.c_int]
+        self._thread = ctypes.WinDLL("kernel32").GetCurrentThreadId  # type: ignore[attr-defined]
+
+    def _other(self, command: str, stdin: str = "") -> str:
+        done = subprocess.run([sys.executable, "-c", OTHER_PROGRAM, command],
+                              input=stdin.encode("utf-8"), capture_output=True, timeout=60,
+                              check=False)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        return done.stdout.decode("utf-8").splitlines()[0]
+
+    def formats(self) -> dict[str, bytes | None]:
+        found = json.loads(self._other("read"))
+        return {name: None if data is None else bytes.fromhex(data)
+                for name, data in found.items()}
+
+    def other_program_copies(self, text: str) -> None:
+        self._other("copy", text)
+
+    @contextmanager
+    def held_by_another_program(self) -> Iterator[Callable[[], None]]:
+        holder = subprocess.Popen([sys.executable, "-c", OTHER_PROGRAM, "hold"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert holder.stdin is not None and holder.stdout is not None
+        stdin, stdout = holder.stdin, holder.stdout
+
+        def release() -> None:
+            if holder.poll() is None and not stdin.closed:
+                stdin.write("\n")
+                stdin.close()
+                assert stdout.readline().strip() == "released"
+                holder.wait(timeout=30)
+
+        try:
+            assert stdout.readline().strip() == "held"
+            yield release
+        finally:
+            release()
+            if holder.poll() is None:
+                holder.kill()
+                holder.wait(timeout=30)
+
+    def windows(self) -> int:
+        found: list[str] = []
+
+        def each(hwnd: int, _param: object) -> int:
+            name = ctypes.create_unicode_buffer(64)
+            self._class_name(hwnd, name, 64)
+            found.append(name.value.casefold())
+            return 1
+
+        self._enum(self._thread(), self._proc(each), None)
+        return found.count("static")
+
+
+class FakeDesk(Desk):
+    def __init__(self) -> None:
+        self.api = Win32ClipboardApi()
+
+    def sleep(self, seconds: float) -> None:
+        self.api.sleep(seconds)
+
+    def formats(self) -> dict[str, bytes | None]:
+        names = {fmt: name for name, fmt in self.api.formats.items()}
+        return {names.get(fmt, str(fmt)): self.api.format_bytes(fmt) for fmt in self.api.data}
+
+    def other_program_copies(self, text: str) -> None:
+        self.api.other_program_copies(text)
+
+    @contextmanager
+    def held_by_another_program(self) -> Iterator[Callable[[], None]]:
+        self.api.open_failures = 10**9
+
+        def release() -> None:
+            self.api.open_failures = 0
+
+        try:
+            yield release
+        finally:
+            release()
+
+    def windows(self) -> int:
+        return len(self.api.windows)
+
+
+class Refusing:
+    """A Win32Api that passes every call to ``api`` except those in ``refuse`` (and
+    SetClipboardData of ``refuse_formats``), which fail with ERROR_ACCESS_DENIED: Windows
+    refusing one step, which a healthy clipboard (real or fake) never does on demand. It
+    records what was allocated and freed."""
+
+    def __init__(self, api: Any, refuse: tuple[str, ...] = (),
+                 refuse_formats: tuple[str | int, ...] = ()) -> None:
+        self._api = api
+        self._refuse = set(refuse)
+        self._formats = {api.RegisterClipboardFormatW(f) if isinstance(f, str) else f
+                         for f in refuse_formats}
+        self._refused = False
+        self.allocated: list[int] = []
+        self.freed: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        function = getattr(self._api, name)
+        if name in self._refuse:
+            return self._refuse_call
+        if name == "SetClipboardData":
+            return self._set
+        if name == "GlobalAlloc":
+            return self._alloc
+        if name == "GlobalFree":
+            return self._free
+        if name == "last_error":
+            return lambda: 5 if self._refused else function()
+        return function
+
+    def _refuse_call(self, *args: object) -> None:
+        self._refused = True
+        return None
+
+    def _set(self, fmt: int, handle: int) -> int | None:
+        if fmt in self._formats:
+            return self._refuse_call()
+        result: int | None = self._api.SetClipboardData(fmt, handle)
+        return result
+
+    def _alloc(self, flags: int, size: int) -> int | None:
+        handle: int | None = self._api.GlobalAlloc(flags, size)
+        if handle:
+            self.allocated.append(handle)
+        return handle
+
+    def _free(self, handle: int) -> int | None:
+        self.freed.append(handle)
+        result: int | None = self._api.GlobalFree(handle)
+        return result
 
 
 @pytest.fixture
-def win_api() -> Win32ClipboardApi:
-    return Win32ClipboardApi()
-
-
-def win_clipboard(api: Win32ClipboardApi) -> Win32Clipboard:
-    return Win32Clipboard(api, sleep=api.sleep)
+def desk() -> Iterator[Desk]:
+    """The real Windows clipboard on Windows, emptied before and after; the fake elsewhere."""
+    chosen: Desk = RealDesk() if WINDOWS else FakeDesk()
+    if WINDOWS:
+        Win32Clipboard(chosen.api).copy("")
+    yield chosen
+    if WINDOWS:
+        Win32Clipboard(chosen.api).copy("")
 
 
 def crlf(text: str) -> str:
@@ -589,22 +848,23 @@ def crlf(text: str) -> str:
     return text.replace("\n", "\r\n")
 
 
-def test_win32_copy_puts_crlf_line_ends_for_cmd_exe(win_api: Win32ClipboardApi) -> None:
+PRIVATE = [name for name, _ in PRIVATE_FORMATS]
+
+
+def test_win32_copy_puts_crlf_line_ends_for_cmd_exe(desk: Desk) -> None:
     """A classic cmd.exe console drops a pasted bare LF (microsoft/terminal#663), so a block
     of `set` lines joined by LF pastes as one line: the clipboard must get CRLF. The block
     ends with CRLF, so its last line runs on paste like the others."""
     block = 'set "AWS_ACCESS_KEY_ID=ASIAEXAMPLE"\nset "AWS_SECRET_ACCESS_KEY=abc+/="\n'
-    win_clipboard(win_api).copy(block)
-    (written,) = [call[2] for call in win_api.calls
-                  if call[0] == "write_memory" and len(call[2]) > 4]
-    assert written == (
+    desk.clipboard().copy(block)
+    raw = desk.formats()[str(CF_UNICODETEXT)]
+    assert raw is not None
+    assert raw[: len(block) * 2 + 6] == (
         'set "AWS_ACCESS_KEY_ID=ASIAEXAMPLE"\r\nset "AWS_SECRET_ACCESS_KEY=abc+/="\r\n\0'
     ).encode("utf-16-le")
-    raw = win_api.format_bytes(CF_UNICODETEXT)
-    assert raw is not None and b"\n\x00" in raw
-    units = raw.decode("utf-16-le")
+    units = raw.decode("utf-16-le").split("\0", 1)[0]
     assert units.count("\n") == units.count("\r\n") == 2  # no bare LF left
-    assert units.endswith("\r\n\0")
+    assert units.endswith("\r\n")
 
 
 @pytest.mark.parametrize(
@@ -618,9 +878,9 @@ def test_win32_copy_puts_crlf_line_ends_for_cmd_exe(win_api: Win32ClipboardApi) 
         ("a\rb", "a\rb"),  # a lone CR is not a line end we made
     ],
 )
-def test_win32_copy_line_ends(win_api: Win32ClipboardApi, given: str, held: str) -> None:
-    win_clipboard(win_api).copy(given)
-    assert win_api.text() == held
+def test_win32_copy_line_ends(desk: Desk, given: str, held: str) -> None:
+    desk.clipboard().copy(given)
+    assert desk.text() == held
 
 
 @given(st.text(alphabet=st.sampled_from(["a", "\r", "\n", "\u2028", " "]), max_size=40))
@@ -633,237 +893,244 @@ def test_windows_newlines_keeps_the_fingerprint(text: str) -> None:
     assert held.replace("\r\n", "").count("\n") == 0
 
 
-def test_win32_clear_recognises_the_crlf_text_it_put(win_api: Win32ClipboardApi) -> None:
+def test_win32_clear_recognises_the_crlf_text_it_put(desk: Desk) -> None:
     """The tray's timer and the CLI's detached clearer fingerprint the LF text they were
     given; the clipboard holds it with CRLF: it is still ours, so it is cleared."""
-    clip = win_clipboard(win_api)
+    clip = desk.clipboard()
     text = credentials()
     timer = ClearTimer(clip)
     clip.copy(text)
     timer.copied(text, 0)
     assert timer.clear_now() is True
-    assert win_api.text() is None
+    assert desk.text() is None
     clip.copy(text)
     assert clear_if_unchanged(clip, fingerprint(text)) is True
-    assert win_api.text() is None
+    assert desk.text() is None
 
 
-def test_win32_copy_puts_text_and_privacy_formats_in_one_session(
-    win_api: Win32ClipboardApi,
-) -> None:
+def test_win32_copy_puts_the_text_and_the_privacy_formats(desk: Desk) -> None:
+    """Another program sees the text (CF_UNICODETEXT) and the three registered formats that
+    keep it out of clipboard history and cloud sync, each holding the DWORD 0."""
     text = credentials()
-    win_clipboard(win_api).copy(text)
-
-    hwnd = win_api.results_of("CreateWindowExW")[0]
-    handles = win_api.results_of("GlobalAlloc")
-    addresses = win_api.results_of("GlobalLock")
-    formats = win_api.results_of("RegisterClipboardFormatW")
-    text_bytes = (crlf(text) + "\0").encode("utf-16-le")
-    expected: list[tuple[object, ...]] = [
-        ("CreateWindowExW", 0, "STATIC", None, 0, 0, 0, 0, 0, None, None, None, None),
-        ("OpenClipboard", hwnd),
-        ("EmptyClipboard",),
-        ("GlobalAlloc", GMEM_MOVEABLE, len(text_bytes)),
-        ("GlobalLock", handles[0]),
-        ("write_memory", addresses[0], text_bytes),
-        ("GlobalUnlock", handles[0]),
-        ("SetClipboardData", CF_UNICODETEXT, handles[0]),
-    ]
-    for index, name in enumerate(
-        [
-            "ExcludeClipboardContentFromMonitorProcessing",
-            "CanIncludeInClipboardHistory",
-            "CanUploadToCloudClipboard",
-        ],
-        start=1,
-    ):
-        expected += [
-            ("RegisterClipboardFormatW", name),
-            ("GlobalAlloc", GMEM_MOVEABLE, 4),
-            ("GlobalLock", handles[index]),
-            ("write_memory", addresses[index], b"\x00\x00\x00\x00"),
-            ("GlobalUnlock", handles[index]),
-            ("SetClipboardData", formats[index - 1], handles[index]),
-        ]
-    expected += [("CloseClipboard",), ("DestroyWindow", hwnd)]
-    assert win_api.calls == expected
-
-    assert hwnd is not None and hwnd > 0  # not NULL: SetClipboardData needs an owner
-    assert all(result for result in win_api.results_of("SetClipboardData"))
-    assert "GlobalFree" not in win_api.names()  # the system owns the memory now
-    assert win_api.text() == crlf(text)
-    for name, fmt in win_api.formats.items():
-        assert win_api.format_bytes(fmt) == b"\x00\x00\x00\x00", name
-    assert not win_api.is_open and not win_api.windows
+    clip = desk.clipboard()
+    clip.copy(text)
+    formats = desk.formats()
+    assert desk.text() == crlf(text)
+    for name in PRIVATE:
+        assert formats.get(name) == b"\x00\x00\x00\x00", name
+    assert desk.refusing.freed == []  # the system owns the memory handed over
+    assert desk.windows() == 0  # the owner window is gone
+    assert clip.paste() == crlf(text)
 
 
-def test_win32_open_retries_while_another_program_holds_it() -> None:
-    api = Win32ClipboardApi(open_failures=3)
-    win_clipboard(api).copy("abc")
+@posix_only("the call order is recorded by the fake; on Windows "
+            "test_win32_copy_puts_the_text_and_the_privacy_formats reads the formats back")
+def test_win32_copy_puts_text_and_privacy_formats_in_one_session() -> None:
+    """Windows 10+ clipboard history and cloud sync record the clipboard when it is closed
+    and skip content carrying these formats (which wine has no history to show): Microsoft,
+    "Clipboard Formats", Cloud Clipboard and Clipboard History Formats,
+    https://learn.microsoft.com/en-us/windows/win32/dataxchg/clipboard-formats#cloud-clipboard-and-clipboard-history-formats.
+    So all of them go in within one OpenClipboard/CloseClipboard, by an owner window."""
+    api = Win32ClipboardApi()
+    Win32Clipboard(api, sleep=api.sleep).copy("abc")
     names = api.names()
-    assert names[1:8] == ["OpenClipboard", "sleep"] * 3 + ["OpenClipboard"]
-    assert api.results_of("sleep") == [None] * 3
-    assert [call for call in api.calls if call[0] == "sleep"] == [("sleep", 0.05)] * 3
-    assert api.text() == "abc"
+    assert names[0] == "CreateWindowExW" and names[-1] == "DestroyWindow"
+    assert names.count("OpenClipboard") == names.count("CloseClipboard") == 1
+    sets = [i for i, name in enumerate(names) if name == "SetClipboardData"]
+    assert len(sets) == 4 and names.index("OpenClipboard") < sets[0]
+    assert sets[-1] < names.index("CloseClipboard")
+    hwnd = api.results_of("CreateWindowExW")[0]
+    assert ("OpenClipboard", hwnd) in api.calls and hwnd  # not NULL: SetClipboardData needs it
+    assert sorted(api.formats) == sorted(PRIVATE)
 
 
-def test_win32_open_gives_up_after_ten_attempts() -> None:
-    api = Win32ClipboardApi(open_failures=1000)
-    with pytest.raises(ClipboardError, match="Another program kept the clipboard open") as caught:
-        win_clipboard(api).copy(CREDENTIALS)
-    assert api.names().count("OpenClipboard") == 10
-    assert api.names().count("sleep") == 9
-    assert "EmptyClipboard" not in api.names()
-    assert "CloseClipboard" not in api.names()  # never opened: nothing to close
-    assert api.names()[-1] == "DestroyWindow"
+def test_win32_open_retries_while_another_program_holds_it(desk: Desk) -> None:
+    slept: list[float] = []
+    with desk.held_by_another_program() as release:
+
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            if len(slept) == 3:
+                release()  # the other program closes the clipboard during our third wait
+
+        desk.clipboard(sleep=sleep).copy("abc")
+    assert slept == [0.05] * 3
+    assert desk.text() == "abc"
+
+
+def test_win32_open_gives_up_after_ten_attempts(desk: Desk) -> None:
+    desk.other_program_copies("before")
+    slept: list[float] = []
+    busy = "Another program kept the clipboard open"
+    with desk.held_by_another_program(), pytest.raises(ClipboardError, match=busy) as caught:
+        desk.clipboard(sleep=slept.append).copy(CREDENTIALS)
+    assert len(slept) == 9  # ten attempts
+    assert caught.value.title == "Copy failed"
     assert SECRET_KEY not in str(caught.value)
+    assert desk.windows() == 0
+    assert desk.text() == "before"  # never opened, so never emptied
 
 
-def test_win32_text_refused_frees_memory_and_closes(win_api: Win32ClipboardApi) -> None:
-    win_api.fail_set_formats.add(CF_UNICODETEXT)
-    win_api.other_program_copies("before")
+def test_win32_paste_while_another_program_holds_it_says_read(desk: Desk) -> None:
+    """Reading (the clearer checks what is there) is not copying: its error says so."""
+    desk.other_program_copies("theirs")
+    busy = "Another program kept the clipboard open"
+    with desk.held_by_another_program(), pytest.raises(ClipboardError, match=busy) as caught:
+        desk.clipboard(sleep=lambda seconds: None).paste()
+    assert caught.value.title == "Cannot read the clipboard"
+
+
+def test_win32_text_refused_frees_memory_and_closes(desk: Desk) -> None:
+    desk.other_program_copies("before")
+    clip = desk.clipboard(refuse_formats=(CF_UNICODETEXT,))
     with pytest.raises(ClipboardError) as caught:
-        win_clipboard(win_api).copy(CREDENTIALS)
-    text_handle = win_api.results_of("GlobalAlloc")[0]
-    assert ("GlobalFree", text_handle) in win_api.calls
-    assert win_api.names().count("GlobalFree") == 1
-    assert win_api.names()[-4:] == ["GlobalFree", "EmptyClipboard", "CloseClipboard",
-                                    "DestroyWindow"]
-    assert win_api.text() is None
+        clip.copy(CREDENTIALS)
+    assert desk.refusing.freed == desk.refusing.allocated[:1]  # refused: still ours to free
+    assert desk.text() is None and desk.formats() == {}  # other programs can open it: closed
+    assert desk.windows() == 0
     assert "SetClipboardData" in caught.value.message
     assert SECRET_KEY not in str(caught.value)
 
 
-def test_win32_privacy_format_refused_removes_the_text(win_api: Win32ClipboardApi) -> None:
+def test_win32_privacy_format_refused_removes_the_text(desk: Desk) -> None:
     """Without its history exclusion the text must not stay on the clipboard."""
-    api = win_api
-    cloud = api.RegisterClipboardFormatW("CanUploadToCloudClipboard")
-    api.calls.clear()
-    api.results.clear()
-    api.fail_set_formats.add(cloud)
+    clip = desk.clipboard(refuse_formats=("CanUploadToCloudClipboard",))
     with pytest.raises(ClipboardError, match="SetClipboardData"):
-        win_clipboard(api).copy(CREDENTIALS)
-    last_handle = api.results_of("GlobalAlloc")[-1]
-    assert [call for call in api.calls if call[0] == "GlobalFree"] == [("GlobalFree", last_handle)]
-    assert api.names()[-3:] == ["EmptyClipboard", "CloseClipboard", "DestroyWindow"]
-    assert api.text() is None and api.data == {}
+        clip.copy(CREDENTIALS)
+    assert desk.refusing.freed == desk.refusing.allocated[-1:]
+    assert desk.formats() == {}
+    assert desk.windows() == 0
 
 
 @pytest.mark.parametrize("failing", ["EmptyClipboard", "GlobalAlloc", "GlobalLock",
                                      "RegisterClipboardFormatW", "CreateWindowExW"])
-def test_win32_any_failure_closes_the_clipboard(
-    win_api: Win32ClipboardApi, failing: str
-) -> None:
-    win_api.fail.add(failing)
-    win_api.error = 0
+def test_win32_any_failure_closes_the_clipboard(desk: Desk, failing: str) -> None:
+    clip = desk.clipboard(refuse=(failing,))
     with pytest.raises(ClipboardError, match=failing):
-        win_clipboard(win_api).copy(CREDENTIALS)
-    assert not win_api.is_open
-    assert not win_api.windows
-    if failing != "CreateWindowExW":
-        assert win_api.names()[-2:] == ["CloseClipboard", "DestroyWindow"]
+        clip.copy(CREDENTIALS)
+    assert desk.windows() == 0
     if failing == "GlobalLock":  # never handed to the clipboard: ours to free
-        assert win_api.names().count("GlobalFree") == 1
+        assert desk.refusing.freed == desk.refusing.allocated[:1]
     else:
-        assert "GlobalFree" not in win_api.names()
-    assert win_api.text() is None
+        assert desk.refusing.freed == []
+    assert desk.text() is None  # and another program could open it: it was closed
 
 
-def test_win32_paste_reads_the_unicode_text(win_api: Win32ClipboardApi) -> None:
-    clip = win_clipboard(win_api)
-    text = credentials()
-    clip.copy(text)
-    win_api.calls.clear()
-    win_api.results.clear()
-    assert clip.paste() == crlf(text)  # what Windows holds: CRLF line ends
-    handle = win_api.data[CF_UNICODETEXT]
-    address = win_api.results_of("GlobalLock")[0]
-    size = len((crlf(text) + "\0").encode("utf-16-le"))
-    assert win_api.calls == [
-        ("IsClipboardFormatAvailable", CF_UNICODETEXT),
-        ("OpenClipboard", None),
-        ("GetClipboardData", CF_UNICODETEXT),
-        ("GlobalLock", handle),
-        ("GlobalSize", handle),
-        ("read_wstring", address, size // 2),
-        ("GlobalUnlock", handle),
-        ("CloseClipboard",),
-    ]
+def test_win32_paste_reads_what_another_program_copied(desk: Desk) -> None:
+    text = crlf(credentials())
+    desk.other_program_copies(text)
+    assert desk.clipboard().paste() == text
 
 
-def test_win32_paste_of_an_empty_clipboard(win_api: Win32ClipboardApi) -> None:
-    assert win_clipboard(win_api).paste() is None
-    assert win_api.names() == ["IsClipboardFormatAvailable"]  # not even opened
+def test_win32_paste_of_an_empty_clipboard_does_not_open_it(desk: Desk) -> None:
+    """Nothing to read: paste says so without opening (so a holder does not delay it)."""
+    clip = desk.clipboard()
+    with desk.held_by_another_program():
+        assert clip.paste() is None
 
 
-def test_win32_copy_empty_only_empties(win_api: Win32ClipboardApi) -> None:
-    clip = win_clipboard(win_api)
+def test_win32_copy_empty_only_empties(desk: Desk) -> None:
+    clip = desk.clipboard()
     clip.copy("something")
-    win_api.calls.clear()
-    win_api.results.clear()
     clip.copy("")
-    assert win_api.names() == [
-        "CreateWindowExW", "OpenClipboard", "EmptyClipboard", "CloseClipboard", "DestroyWindow"
-    ]
     assert clip.paste() is None
+    assert desk.formats() == {}
+    assert desk.windows() == 0
 
 
-def test_win32_state_is_the_sequence_number(win_api: Win32ClipboardApi) -> None:
-    clip = win_clipboard(win_api)
+def test_win32_state_changes_with_each_copy_only(desk: Desk) -> None:
+    """The sequence number: reading (a paste into cmd.exe) leaves it, copying changes it."""
+    clip = desk.clipboard()
     clip.copy("one")
     first = clip.state()
-    assert first == win_api.sequence
     assert clip.state() == first
-    win_api.other_program_copies("two")
+    assert desk.text() == "one" and clip.paste() == "one"
+    assert clip.state() == first
+    desk.other_program_copies("two")
     assert clip.state() != first
 
 
-def test_win32_clear_if_unchanged(win_api: Win32ClipboardApi) -> None:
-    clip = win_clipboard(win_api)
+def test_win32_clear_if_unchanged(desk: Desk) -> None:
+    clip = desk.clipboard()
     ours = credentials()
     clip.copy(ours)
     assert clear_if_unchanged(clip, fingerprint(ours)) is True
-    assert win_api.text() is None
+    assert desk.text() is None
     clip.copy(ours)
-    win_api.other_program_copies("theirs")
+    desk.other_program_copies("theirs")
     assert clear_if_unchanged(clip, fingerprint(ours)) is False
-    assert win_api.text() == "theirs"
+    assert desk.text() == "theirs"
 
 
-def test_win32_clear_timer_sees_a_recopy_of_the_same_text(win_api: Win32ClipboardApi) -> None:
+def test_win32_clear_timer_sees_a_recopy_of_the_same_text(desk: Desk) -> None:
     """The sequence number tells a later copy apart even when the text is the same."""
-    clip = win_clipboard(win_api)
+    clip = desk.clipboard()
     text = credentials()
     timer = ClearTimer(clip)
     clip.copy(text)
     timer.copied(text, 0)
-    win_api.other_program_copies(text)
+    desk.other_program_copies(crlf(text))
     assert timer.clear_now() is False
-    assert win_api.text() == text
+    assert desk.text() == crlf(text)
     clip.copy(text)
     timer.copied(text, 0)
+    assert desk.text() == crlf(text)  # another program reads it (a paste): still ours
     assert timer.clear_now() is True
-    assert win_api.text() is None
+    assert desk.text() is None
 
 
-def test_win32_clear_timer_fires(win_api: Win32ClipboardApi) -> None:
-    clip = win_clipboard(win_api)
+def test_win32_clear_timer_fires(desk: Desk) -> None:
+    clip = desk.clipboard()
     text = credentials()
     timer = ClearTimer(clip)
     clip.copy(text)
     timer.copied(text, 1)
-    wait_for(lambda: win_api.data == {}, 4, "the timer emptied the clipboard")
+    wait_for(lambda: clip.paste() is None, 8, "the timer emptied the clipboard")
+
+
+@windows_only("the detached clearer on the real Windows clipboard")
+def test_win32_schedule_clear_clears_after_the_cli_exits(desk: Desk) -> None:
+    """Like `traycreds export --copy` on Windows: the CLI copies, starts the detached
+    clearer (DETACHED_PROCESS, the fingerprint on its stdin) and exits; the clearer empties
+    the clipboard later, and leaves another program's newer copy alone."""
+    script = (
+        "import sys\n"
+        "from traycreds.adapters.clipboard import fingerprint, get_clipboard, schedule_clear\n"
+        "text = sys.stdin.buffer.read().decode('utf-8')\n"
+        "get_clipboard().copy(text)\n"
+        "schedule_clear(fingerprint(text), int(sys.argv[1]))\n"
+    )
+
+    def cli_copy(text: str, after: int) -> None:
+        done = subprocess.run([sys.executable, "-c", script, str(after)], input=text.encode(),
+                              capture_output=True, cwd=REPO_ROOT, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr.decode()
+
+    text = credentials()
+    cli_copy(text, 2)
+    assert desk.text() == crlf(text), "the copy did not outlive the CLI, or was cleared early"
+    wait_for(lambda: desk.text() is None, 20, "the detached clearer emptied the clipboard")
+
+    cli_copy(text, 2)
+    theirs = f"the user's next copy {uuid.uuid4().hex}"
+    desk.other_program_copies(theirs)
+    time.sleep(6)  # the clearer has looked by now (it exits after one look)
+    assert desk.text() == theirs
 
 
 @pytest.fixture
-def dlls() -> dict[str, WinDll]:
+def dlls() -> dict[str, Any]:
+    """user32 and kernel32 as ctypes loads them on Windows; elsewhere fakes shaped like
+    ``ctypes.WinDLL`` that keep what is declared on them."""
+    if WINDOWS:
+        return {name: ctypes.WinDLL(name, use_last_error=True)  # type: ignore[attr-defined]
+                for name in ("user32", "kernel32")}
     return {"user32": WinDll("user32"), "kernel32": WinDll("kernel32")}
 
 
-def test_ctypes_api_declares_every_function(dlls: dict[str, WinDll]) -> None:
+def test_ctypes_api_declares_every_function(dlls: dict[str, Any]) -> None:
     CtypesApi(dlls)
-    declared = {f"{dll.name}.{name}": fn for dll in dlls.values()
-                for name, fn in dll.functions.items()}
+    declared = {f"{dll}.{name}": getattr(dlls[dll], name) for dll, name, _, _ in SIGNATURES}
     assert set(declared) == {
         "user32.CreateWindowExW", "user32.DestroyWindow", "user32.OpenClipboard",
         "user32.CloseClipboard", "user32.EmptyClipboard", "user32.SetClipboardData",
@@ -873,7 +1140,8 @@ def test_ctypes_api_declares_every_function(dlls: dict[str, WinDll]) -> None:
         "kernel32.GlobalSize", "kernel32.GlobalFree",
     }
     for name, fn in declared.items():
-        assert fn.argtypes is not fn.UNSET and fn.restype is not fn.UNSET, name
+        assert fn.argtypes is not WinDllFunction.UNSET, name
+        assert fn.restype is not WinDllFunction.UNSET, name
     # Handles and pointers are pointer-sized: never ctypes' default int.
     for name in ("user32.CreateWindowExW", "user32.SetClipboardData", "user32.GetClipboardData",
                  "kernel32.GlobalAlloc", "kernel32.GlobalLock", "kernel32.GlobalFree"):
@@ -882,11 +1150,12 @@ def test_ctypes_api_declares_every_function(dlls: dict[str, WinDll]) -> None:
                  "kernel32.GlobalSize", "user32.SetClipboardData", "user32.OpenClipboard",
                  "user32.DestroyWindow"):
         assert ctypes.c_void_p in declared[name].argtypes, name
-    assert declared["kernel32.GlobalAlloc"].argtypes == (ctypes.c_uint, ctypes.c_size_t)
-    assert declared["user32.RegisterClipboardFormatW"].argtypes == (ctypes.c_wchar_p,)
+    assert tuple(declared["kernel32.GlobalAlloc"].argtypes) == (ctypes.c_uint, ctypes.c_size_t)
+    assert tuple(declared["user32.RegisterClipboardFormatW"].argtypes) == (ctypes.c_wchar_p,)
     assert len(SIGNATURES) == len(declared)
 
 
+@posix_only("on Windows every test above drives the real functions through CtypesApi")
 def test_ctypes_api_drives_the_declared_functions(dlls: dict[str, WinDll]) -> None:
     """A whole copy through CtypesApi: each call goes to the declared function, with as
     many arguments as declared (WinDllFunction checks both)."""

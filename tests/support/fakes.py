@@ -10,7 +10,10 @@ from typing import Any
 
 class WinVaultKeyring:
     """Shaped like keyring.backends.Windows.WinVaultKeyring: a ``persist`` setting and
-    Credential Manager's blob limit (2560 bytes, the value stored as UTF-16)."""
+    Credential Manager's blob limit (2560 bytes, the value stored as UTF-16), which wine does
+    not enforce: Microsoft, "CREDENTIALW structure (wincred.h)",
+    https://learn.microsoft.com/en-us/windows/win32/api/wincred/ns-wincred-credentialw.
+    On Windows (the wine lane) tests use the real Credential Manager instead."""
 
     persist: Any = "enterprise"  # keyring's default: roams with the user's profile
 
@@ -30,7 +33,10 @@ class WinVaultKeyring:
 
     def delete_password(self, service: str, username: str) -> None:
         self.calls.append(("delete_password", service, username))
-        self.store.pop((service, username))
+        if self.store.pop((service, username), None) is None:
+            from keyring.errors import PasswordDeleteError
+
+            raise PasswordDeleteError(service)  # what keyring raises: nothing to delete
 
 
 class Win32ClipboardApi:

@@ -49,6 +49,7 @@ PRIVATE_FORMATS: tuple[tuple[str, bytes], ...] = (
 OPEN_ATTEMPTS = 10  # another program may hold the clipboard for a moment
 OPEN_DELAY = 0.05
 OWNER_CLASS = "STATIC"  # a predefined window class: nothing to register
+READ_FAILED = "Cannot read the clipboard"
 _LINE_END = re.compile(r"\r?\n")
 
 
@@ -283,13 +284,13 @@ class Win32Clipboard:
         api = self.api
         if not api.IsClipboardFormatAvailable(CF_UNICODETEXT):
             return None
-        with self._opened(None):
+        with self._opened(None, title=READ_FAILED):
             handle = api.GetClipboardData(CF_UNICODETEXT)
             if not handle:
                 return None
             address = api.GlobalLock(handle)
             if not address:
-                raise self._error("GlobalLock", title="Cannot read the clipboard")
+                raise self._error("GlobalLock", title=READ_FAILED)
             try:
                 # Bounded by the block's size: the data need not end with a NUL.
                 text = api.read_wstring(address, api.GlobalSize(handle) // 2)
@@ -324,7 +325,9 @@ class Win32Clipboard:
             api.DestroyWindow(hwnd)
 
     @contextmanager
-    def _opened(self, hwnd: int | None) -> Iterator[None]:
+    def _opened(self, hwnd: int | None, *, title: str | None = None) -> Iterator[None]:
+        """The clipboard opened for ``hwnd``, retried while another program holds it.
+        ``title``: the error's title (reading is not copying)."""
         api = self.api
         for attempt in range(self.attempts):
             if api.OpenClipboard(hwnd):
@@ -334,7 +337,8 @@ class Win32Clipboard:
         else:
             raise ClipboardError(
                 f"Another program kept the clipboard open (tried {self.attempts} times over "
-                f"{self.attempts * self.delay:g} s). Try again in a moment."
+                f"{(self.attempts - 1) * self.delay:g} s). Try again in a moment.",
+                title=title,
             )
         try:
             yield
