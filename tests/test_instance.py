@@ -1,5 +1,7 @@
-"""One traycreds per user: the flock held by real processes, the runtime folder's checks, and
-the Windows mutex against the recording kernel32 fake."""
+"""One traycreds per user: the flock (POSIX) or the named mutex (Windows: the real kernel32,
+wine's on the lane) held by real processes, and the runtime folder's checks. The recording
+kernel32 fake stays for what wine cannot show: a mutex an elevated process created (no handle,
+ERROR_ACCESS_DENIED), and for the mutex logic on Linux."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ import stat
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support import REPO_ROOT, not_tested
+from tests.support import REPO_ROOT, WINDOWS, not_tested, windows_only
 from tests.support.fakes import Kernel32Mutexes
 from traycreds.adapters import instance
 from traycreds.adapters.instance import (
@@ -35,6 +39,7 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="flock and file 
 
 HOLDER = """
 import sys, time
+sys.modules["_wmi"] = None  # the Windows lane's: wine lacks what _wmi needs
 from traycreds.adapters.instance import acquire
 lock = acquire()
 print("held" if lock else "busy", flush=True)
@@ -62,12 +67,12 @@ def start_holder(folder: Path) -> subprocess.Popen[str]:
     return proc
 
 
-@posix_only
 def test_a_second_process_gets_none_until_the_holder_is_killed(runtime: Path) -> None:
     holder = start_holder(runtime)
     try:
         assert acquire() is None
-        holder.send_signal(signal.SIGKILL)  # no cleanup runs: the kernel drops the flock
+        # No cleanup runs: the kernel drops the flock, or closes the dead process's mutex.
+        holder.kill() if WINDOWS else holder.send_signal(signal.SIGKILL)
         holder.wait(10)
         lock = acquire()
         assert lock is not None
@@ -89,17 +94,19 @@ def test_the_second_start_in_another_process_is_told_no(runtime: Path) -> None:
         assert (runtime / "traycreds.lock").read_text().strip() == str(os.getpid())
 
 
-@posix_only
 def test_release_lets_the_next_one_in_even_in_the_same_process(runtime: Path) -> None:
     first = acquire()
     assert first is not None
-    assert acquire() is None  # flock conflicts across open files, even within one process
+    # flock conflicts across open files, and CreateMutexW of an existing name answers
+    # ERROR_ALREADY_EXISTS, even within one process.
+    assert acquire() is None
     first.release()
     first.release()  # idempotent
     second = acquire()
     assert second is not None
     second.release()
-    assert (runtime / "traycreds.lock").exists()  # never unlinked (see the module docstring)
+    if not WINDOWS:
+        assert (runtime / "traycreds.lock").exists()  # never unlinked (see the docstring)
 
 
 @posix_only
@@ -194,51 +201,100 @@ def test_runtime_dir_takes_the_environment_it_is_given(tmp_path: Path) -> None:
         tmp_path / "o"
 
 
-# --- Windows: the named mutex, against the recording fake ---------------------------------
+# --- Windows: the named mutex (the real kernel32 on Windows, the fake elsewhere) ------------
 
 NAME = "Local\\traycreds-alice"
 
 
-def test_first_instance_creates_the_mutex_and_release_closes_it() -> None:
-    kernel32 = Kernel32Mutexes()
-    lock = acquire_mutex(kernel32, NAME)
+@pytest.fixture
+def mutexes() -> Any:
+    """kernel32 itself on Windows (a fresh name per test); the recording fake elsewhere."""
+    if WINDOWS:
+        return instance._Kernel32()
+    return Kernel32Mutexes()
+
+
+@pytest.fixture
+def name() -> str:
+    return f"Local\\traycreds-test-{uuid.uuid4().hex}" if WINDOWS else NAME
+
+
+def test_first_instance_creates_the_mutex_and_release_closes_it(mutexes: Any, name: str) -> None:
+    lock = acquire_mutex(mutexes, name)
     assert lock is not None
-    assert kernel32.calls[:2] == [("CreateMutexW", None, False, NAME), ("GetLastError",)]
-    handle = next(iter(kernel32.open))
+    if isinstance(mutexes, Kernel32Mutexes):
+        assert mutexes.calls[:2] == [("CreateMutexW", None, False, name), ("GetLastError",)]
+        handle = next(iter(mutexes.open))
     lock.release()
-    assert kernel32.calls[-1] == ("CloseHandle", handle)
-    assert not kernel32.open
+    if isinstance(mutexes, Kernel32Mutexes):
+        assert mutexes.calls[-1] == ("CloseHandle", handle)
+        assert not mutexes.open
+    again = acquire_mutex(mutexes, name)  # released: the name is free again
+    assert again is not None
+    again.release()
 
 
-def test_already_exists_means_another_instance_and_the_handle_is_closed() -> None:
-    kernel32 = Kernel32Mutexes()
-    first = acquire_mutex(kernel32, NAME)
+def test_already_exists_means_another_instance_and_the_handle_is_closed(mutexes: Any,
+                                                                        name: str) -> None:
+    first = acquire_mutex(mutexes, name)
     assert first is not None
-    assert acquire_mutex(kernel32, NAME) is None
-    created = [c for c in kernel32.calls if c[0] == "CreateMutexW"]
-    assert len(created) == 2
-    assert kernel32.calls[-1][0] == "CloseHandle"  # the second handle, not leaked
-    assert len(kernel32.open) == 1
+    assert acquire_mutex(mutexes, name) is None
+    if isinstance(mutexes, Kernel32Mutexes):
+        created = [c for c in mutexes.calls if c[0] == "CreateMutexW"]
+        assert len(created) == 2
+        assert mutexes.calls[-1][0] == "CloseHandle"  # the second handle, not leaked
+        assert len(mutexes.open) == 1
     assert ERROR_ALREADY_EXISTS == 183
     first.release()
-    third = acquire_mutex(kernel32, NAME)
+    # Only when every handle is closed does the mutex go: a leaked second handle would keep
+    # the name alive (on Windows) and lock every later start out.
+    third = acquire_mutex(mutexes, name)
     assert third is not None
+    third.release()
 
 
 def test_access_denied_means_another_instance() -> None:
+    """The fake: wine has no elevated process whose mutex we may not open. Microsoft,
+    CreateMutexW: "If the mutex is a named mutex and the object existed before this function
+    call ... if the caller has limited access rights, the function will fail with
+    ERROR_ACCESS_DENIED"."""
     kernel32 = Kernel32Mutexes(denied=(NAME,))
     assert acquire_mutex(kernel32, NAME) is None
     assert ERROR_ACCESS_DENIED == 5
     assert not [c for c in kernel32.calls if c[0] == "CloseHandle"]  # there was no handle
 
 
-def test_other_failures_are_errors_not_a_silent_second_instance() -> None:
+def test_other_failures_are_errors_not_a_silent_second_instance(mutexes: Any) -> None:
+    if WINDOWS:  # a second backslash: no such namespace (ERROR_PATH_NOT_FOUND)
+        with pytest.raises(TraycredsError, match="Windows error 3"):
+            acquire_mutex(mutexes, "Local\\traycreds\\x")
+        return
     kernel32 = Kernel32Mutexes(fail_with=87)
     with pytest.raises(TraycredsError, match="Windows error 87"):
         acquire_mutex(kernel32, NAME)
 
 
-def test_mutex_name_is_per_user_in_the_session_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert mutex_name("bob") == "Local\\traycreds-bob"
+@windows_only("the real mutex name of this session and runtime folder")
+def test_acquire_takes_the_mutex_of_this_session_and_runtime_folder(runtime: Path) -> None:
+    lock = acquire()
+    assert lock is not None
+    try:
+        assert lock.where == mutex_name()
+        scope = f"traycreds-{instance.windows_user()}-s{instance.windows_session()}-"
+        assert lock.where.startswith("Local\\" + scope)  # and the runtime folder's hash
+        other = instance.acquire_mutex(instance._Kernel32(), mutex_name(session=4242))
+        assert other is not None  # another session's mutex: not ours
+        other.release()
+    finally:
+        lock.release()
+
+
+def test_mutex_name_is_per_user_and_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert mutex_name("bob", 1, {}) == "Local\\traycreds-bob-s1"
+    assert mutex_name("bob", 2, {}) == "Local\\traycreds-bob-s2"
     monkeypatch.setenv("USERNAME", "CORP\\carol")
-    assert instance.mutex_name() == "Local\\traycreds-CORP_carol"
+    monkeypatch.setattr(instance, "windows_session", lambda: 3)
+    monkeypatch.delenv("TRAYCREDS_RUNTIME_DIR", raising=False)
+    assert instance.mutex_name() == "Local\\traycreds-CORP_carol-s3"
+    monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", "/tmp/elsewhere")
+    assert instance.mutex_name().startswith("Local\\traycreds-CORP_carol-s3-")

@@ -2,7 +2,8 @@
 
 POSIX: ``flock`` on ``runtime_dir()/traycreds.lock``, held for the life of the process (the
 kernel drops it when the process dies, even on SIGKILL). Windows: the named mutex
-``Local\\traycreds-<user>`` (the ``Local\\`` namespace is per logon session).
+``Local\\traycreds-<user>-s<session>[-<folder hash>]`` (see windows_object_name: the channel's
+pipe and key carry the same scope, so a second logon session gets its own tray).
 
 The lock file is never deleted: unlinking it would let a third process lock a new file while
 a second one still waits on the old inode, and both would believe they are alone.
@@ -195,8 +196,60 @@ def windows_user() -> str:
     return (os.environ.get("USERNAME") or getpass.getuser()).replace("\\", "_")
 
 
-def mutex_name(user: str | None = None) -> str:
-    return f"Local\\traycreds-{windows_user() if user is None else user}"
+def windows_session() -> int:
+    """This process's Windows (Terminal Services) session id: ProcessIdToSessionId."""
+    if sys.platform == "win32":
+        return _Kernel32().session_id()
+    return 0
+
+
+_MAX_USER_IN_NAME = 64  # characters of the user name kept in an object name
+
+
+def windows_object_name(user: str, session: int, runtime_override: str | None) -> str:
+    """``traycreds-<user>-s<session>``, plus ``-<hash>`` of the runtime folder when
+    ``TRAYCREDS_RUNTIME_DIR`` names one: the single name behind the mutex, the pipe and the
+    key file, so all three are per user, per logon session and per runtime folder alike.
+
+    Valid in both namespaces: no backslash (the mutex name's only separator is after
+    ``Local``), and short (kernel object names and pipe names stop at 256 characters)."""
+    import ntpath
+
+    name = user.replace("\\", "_").replace("/", "_")
+    if len(name) > _MAX_USER_IN_NAME:  # keep long names distinct: a hash of the whole
+        name = name[:_MAX_USER_IN_NAME - 9] + "-" + _short_hash(name)
+    name = f"{APP}-{name}-s{session}"
+    if runtime_override:
+        folder = ntpath.normcase(ntpath.normpath(os.path.expanduser(runtime_override)))
+        name += "-" + _short_hash(folder)
+    return name
+
+
+def _short_hash(text: str) -> str:
+    """8 hex digits naming ``text``: distinct names, not a secret (only the hashlib import
+    cost, paid only when TRAYCREDS_RUNTIME_DIR is set or a user name is very long)."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def windows_scope(user: str | None = None, session: int | None = None,
+                  env: Mapping[str, str] | None = None) -> str:
+    """windows_object_name for this process (or the given parts)."""
+    env = os.environ if env is None else env
+    return windows_object_name(windows_user() if user is None else user,
+                               windows_session() if session is None else session,
+                               env.get(RUNTIME_DIR_ENV))
+
+
+def mutex_name(user: str | None = None, session: int | None = None,
+               env: Mapping[str, str] | None = None) -> str:
+    return "Local\\" + windows_scope(user, session, env)
+
+
+def pipe_name(user: str | None = None, session: int | None = None,
+              env: Mapping[str, str] | None = None) -> str:
+    return "\\\\.\\pipe\\" + windows_scope(user, session, env)
 
 
 def acquire_mutex(api: MutexApi, name: str) -> InstanceLock | None:
@@ -237,6 +290,18 @@ if sys.platform == "win32":
             self._close = dll.CloseHandle
             self._close.argtypes = [wintypes.HANDLE]
             self._close.restype = wintypes.BOOL
+            self._session = dll.ProcessIdToSessionId
+            self._session.argtypes = [wintypes.DWORD, ctypes.POINTER(wintypes.DWORD)]
+            self._session.restype = wintypes.BOOL
+            self._pid = dll.GetCurrentProcessId
+            self._pid.argtypes = []
+            self._pid.restype = wintypes.DWORD
+
+        def session_id(self) -> int:
+            session = wintypes.DWORD()
+            if not self._session(self._pid(), ctypes.byref(session)):
+                raise ctypes.WinError(ctypes.get_last_error())
+            return session.value
 
         def CreateMutexW(self, attributes: None, initial_owner: bool, name: str) -> int | None:
             handle: int | None = self._create(attributes, initial_owner, name)

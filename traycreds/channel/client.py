@@ -22,12 +22,13 @@ Knowing the key is not enough: it must also be this user's tray. Before it sends
 client checks what the tray's side checks (POSIX): the runtime folder is this user's and closed
 to others, the key file is a regular file of this user's with mode 0600 (opened without
 following links, never blocking on a FIFO), and the process at the socket runs as this user
-(SO_PEERCRED; LOCAL_PEERCRED on macOS). Anything else raises UntrustedTrayError, a
+(SO_PEERCRED; LOCAL_PEERCRED on macOS). On Windows the process serving the pipe must run as
+this user (its token's user SID: winpipe.py). Anything else raises UntrustedTrayError, a
 NotRunningError: the command line warns in one line and does the work itself.
 
 Frames: on a Unix socket a 4-byte big-endian length, then the payload (the framing of
-multiprocessing's Connection); on Windows one message of the named pipe each, through
-multiprocessing's PipeConnection (``send_bytes``/``recv_bytes``).
+multiprocessing's Connection); on Windows one message of the named pipe each (winpipe.py,
+imported only there: ctypes and its overlapped I/O cost the POSIX fast path nothing).
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ if sys.platform != "win32":
 TYPE_CHECKING = False  # not typing's: see protocol.py
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from multiprocessing.connection import _ConnectionBase
     from pathlib import Path
     from typing import Any
 
@@ -112,6 +112,10 @@ def warn_untrusted(error: UntrustedTrayError) -> None:
         sys.stderr.write(line)
 
 
+class ChannelBusyError(TimeoutError):
+    """The tray's pipe exists but no instance of it came free in time (Windows)."""
+
+
 class FrameTooLargeError(Exception):
     """A frame's length header says more than the receiver accepts (nothing was read)."""
 
@@ -149,18 +153,29 @@ def runtime_folder() -> str:
 
 
 def channel_address(folder: str | os.PathLike[str]) -> str:
-    """The socket path in the runtime folder; on Windows the per-user named pipe."""
+    """The socket path in the runtime folder; on Windows the named pipe of this user, logon
+    session and runtime folder (instance.pipe_name: the mutex's scope)."""
     if sys.platform == "win32":
-        from traycreds.adapters.instance import windows_user
+        from traycreds.adapters.instance import pipe_name
 
-        return rf"\\.\pipe\traycreds-{windows_user()}"
+        return pipe_name()
     return os.path.join(folder, SOCKET_NAME)
+
+
+def key_name() -> str:
+    """``channel.key``; on Windows ``channel-s<session>.key``: the folder is per user, and two
+    logon sessions of the user each have their own tray, pipe and key."""
+    if sys.platform == "win32":
+        from traycreds.adapters.instance import windows_session
+
+        return f"channel-s{windows_session()}.key"
+    return KEY_NAME
 
 
 def key_file(folder: str | os.PathLike[str]) -> Path:
     from pathlib import Path
 
-    return Path(folder) / KEY_NAME
+    return Path(folder) / key_name()
 
 
 def read_key(folder: str | os.PathLike[str]) -> bytes:
@@ -168,7 +183,7 @@ def read_key(folder: str | os.PathLike[str]) -> bytes:
     are this user's alone. Raises NotRunningError (no tray), UntrustedTrayError (a check
     failed)."""
     folder = os.fspath(folder)
-    path = os.path.join(folder, KEY_NAME)
+    path = os.path.join(folder, key_name())
     if sys.platform == "win32":  # the profile folder's ACL protects it; st_uid means nothing
         raw = _read_key_file(path)
     else:
@@ -279,7 +294,18 @@ def peer_uid(sock: _socket.socket) -> int | None:
 def _check_peer(conn: Frames, folder: str, address: str) -> None:
     """The process serving ``address`` must run as this user: a folder of ours may still hold
     a socket another user's process listens on (it placed it there, or we were given it)."""
-    if sys.platform == "win32":  # a named pipe per user; its ACL is the tray's
+    if sys.platform == "win32":
+        from traycreds.channel.winpipe import PipeFrames
+
+        assert isinstance(conn, PipeFrames)
+        try:
+            ours, sid = conn.peer_is_us()
+        except OSError as error:  # e.g. another user's process: its token is closed to us
+            raise UntrustedTrayError(folder, f"cannot tell who serves {address} "
+                                     f"({error.strerror or error})") from None
+        if not ours:
+            raise UntrustedTrayError(folder, f"the program at {address} runs as {sid}, "
+                                     "not as you")
         return
     assert isinstance(conn, SocketFrames)
     try:
@@ -354,39 +380,14 @@ if sys.platform != "win32":
         def close(self) -> None:
             self.sock.close()
 
-else:
-
-    class PipeFrames(Frames):
-        """One named-pipe message per frame, through multiprocessing's PipeConnection."""
-
-        def __init__(self, conn: _ConnectionBase) -> None:
-            self.conn = conn
-
-        def send(self, data: bytes, deadline: float) -> None:
-            _left(deadline)
-            self.conn.send_bytes(data)
-
-        def recv(self, limit: int, deadline: float) -> bytes:
-            if not self.conn.poll(_left(deadline)):
-                raise TimeoutError("no answer in time")
-            try:
-                return self.conn.recv_bytes(limit)
-            except OSError as error:
-                if "bad message length" in str(error):
-                    raise FrameTooLargeError(f"a message over {limit} bytes") from None
-                raise
-
-        def close(self) -> None:
-            self.conn.close()
-
 
 def connect(address: str, timeout: float) -> Frames:
     """A connection to ``address``; the caller maps the OSError subclasses."""
     if sys.platform == "win32":
-        from multiprocessing.connection import Client
+        from traycreds.channel import winpipe
 
-        # A missing pipe: FileNotFoundError; a busy one is waited for.
-        return PipeFrames(Client(address))
+        # A missing pipe: FileNotFoundError; a busy one is waited for until the timeout.
+        return winpipe.connect(address, timeout)
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)  # a live tray whose backlog is full would block forever
@@ -516,6 +517,11 @@ def is_running(timeout: float = 1.0) -> bool:
 def _open(address: str, timeout: float) -> Frames:
     try:
         return connect(address, timeout)
+    except ChannelBusyError:
+        raise NoAnswerError(
+            f"traycreds is running but busy: no connection to it came free within "
+            f"{max(timeout, 0):.3g} s. Try again in a moment; if it stays busy, quit the tray "
+            "and start it again.", title="traycreds is busy") from None
     except TimeoutError:
         raise _no_answer(timeout) from None
     except (FileNotFoundError, ConnectionRefusedError):

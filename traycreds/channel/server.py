@@ -1,7 +1,9 @@
 """The tray's end of the channel: a user-only socket (or named pipe) answering requests.
 
 Who may talk to it: the socket is 0600 in a 0700 folder (POSIX); on Linux the peer's uid is
-checked (SO_PEERCRED); and on every platform the peer must prove, by HMAC challenge, that it
+checked (SO_PEERCRED); on Windows the pipe's DACL grants only this user and SYSTEM, remote
+clients are rejected and the client process's user SID is checked (winpipe.py); and on every
+platform the peer must prove, by HMAC challenge, that it
 read ``channel.key`` (0600, a fresh 32-byte secret per tray session). The tray proves the
 same to the client, so a program squatting on the address learns nothing. The handshake and
 the framing are in client.py; the tray's side is the same code, one request per connection.
@@ -56,9 +58,7 @@ from traycreds.core.errors import TraycredsError
 if sys.platform != "win32":
     from traycreds.channel.client import SocketFrames
 else:
-    from multiprocessing.connection import Listener
-
-    from traycreds.channel.client import PipeFrames
+    from traycreds.channel import winpipe
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,13 @@ _MAX_UNIX_PATH = 103  # sun_path: 104 bytes on macOS, 108 on Linux, the final NU
 
 class AlreadyServingError(TraycredsError):
     title = "traycreds is already running"
+
+
+class AddressTakenError(AlreadyServingError):
+    """Another program (not this user's live tray) holds the channel's name: the user is told
+    (tray/main.py notifies), since command-line calls then work without the tray."""
+
+    title = "traycreds channel unavailable"
 
 
 class ChannelServer:
@@ -258,9 +265,12 @@ def _error_answer(error: TraycredsError) -> bytes:
 
 def _same_user(conn: Frames) -> bool:
     """The peer's uid must be ours (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS: client.py's
-    peer_uid, the check the client makes of the tray). Windows: the pipe's ACL and the key."""
+    peer_uid, the check the client makes of the tray). Windows: the client process's user SID
+    (winpipe.py), on top of the pipe's DACL."""
     if sys.platform == "win32":
-        return True
+        assert isinstance(conn, winpipe.PipeFrames)
+        ours, _ = conn.peer_is_us()  # OSError (unidentifiable peer): dropped by the caller
+        return ours
     assert isinstance(conn, SocketFrames)
     uid = peer_uid(conn.sock)
     return uid is None or uid == os.geteuid()
@@ -292,7 +302,7 @@ def _remove_stale(address: str) -> None:
 
 
 class _Listener:
-    """Accepts connections as Frames: a Unix socket, or multiprocessing's pipe Listener."""
+    """Accepts connections as Frames: a Unix socket, or winpipe's PipeListener."""
 
     def accept(self) -> Frames:
         raise NotImplementedError
@@ -337,17 +347,23 @@ def _listen_unix(address: str) -> _Listener:
 if sys.platform == "win32":
 
     class _PipeListener(_Listener):
-        def __init__(self, listener: Listener) -> None:
+        def __init__(self, listener: winpipe.PipeListener) -> None:
             self._listener = listener
 
         def accept(self) -> Frames:
-            return PipeFrames(self._listener.accept())
+            return self._listener.accept()
 
         def close(self) -> None:
             self._listener.close()
 
     def _listen_pipe(address: str) -> _Listener:
-        try:  # multiprocessing sets FILE_FLAG_FIRST_PIPE_INSTANCE: fails if the name is taken
-            return _PipeListener(Listener(address, family="AF_PIPE", backlog=64))
-        except OSError:
-            raise AlreadyServingError(f"Another program already serves {address}.") from None
+        try:  # the first instance claims the name: fails if anyone serves it already
+            return _PipeListener(winpipe.PipeListener(address))
+        except winpipe.PipeNameTakenError:
+            raise AddressTakenError(
+                f"Another program already serves {address}, the name traycreds' command line "
+                "uses to reach this tray: commands will work without the tray. Find and quit "
+                "that program, then restart traycreds.") from None
+        except OSError as error:
+            raise RuntimeDirError(f"Cannot create the pipe {address}: "
+                                  f"{error.strerror or error}.") from None

@@ -64,6 +64,7 @@ def run_tray() -> int:
     except TraycredsError as error:  # the tray still works without the channel
         log.warning("local channel not available: %s", error.message)
         server = None
+        _notify_when_shown(service, notifications, error)
     try:
         tray.run()
     finally:
@@ -73,3 +74,18 @@ def run_tray() -> int:
         service.shutdown()
         lock.release()
     return 0
+
+
+def _notify_when_shown(service: Any, notifications: Any, error: TraycredsError) -> None:
+    """Tell the user (not only the log) once the icon is up: the service's first state
+    update comes after the icon shows (TrayApp._setup starts the service)."""
+    pending = [error]
+
+    def tell() -> None:
+        try:
+            told = pending.pop()  # atomic: a second update finds the list empty
+        except IndexError:
+            return
+        notifications.notify(told.title, told.message)
+
+    service.subscribe(tell)
