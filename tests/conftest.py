@@ -133,6 +133,10 @@ def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AwsEnv:
     monkeypatch.setenv("HOME", str(home))
     if sys.platform == "win32":  # Windows' home ("~", Path.home()) is USERPROFILE
         monkeypatch.setenv("USERPROFILE", str(home))
+        # traycreds' settings, key index, logs and channel key (paths.windows_local_folder)
+        local = tmp_path / "localappdata"
+        local.mkdir()
+        monkeypatch.setenv("LOCALAPPDATA", str(local))
     for name, path in dirs.items():
         monkeypatch.setenv(name, str(path))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
@@ -153,9 +157,18 @@ def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AwsEnv:
 
 @pytest.fixture(scope="session")
 def secret_service() -> Any:
-    """The keyring's SecretService backend, checked to be the active one and unlocked."""
-    require_desktop_session("the Secret Service keyring")
+    """The OS keyring traycreds will meet, checked to be the active backend and working: the
+    Secret Service (gnome-keyring in the private desktop session) on Linux; on Windows (the
+    wine lane, whose prefix is thrown away after each run) the real Credential Manager."""
     import keyring
+
+    if sys.platform == "win32":
+        from keyring.backends import Windows
+
+        active = keyring.get_keyring()
+        assert isinstance(active, Windows.WinVaultKeyring), f"keyring's backend is {active!r}"
+        return _probed(active)
+    require_desktop_session("the Secret Service keyring")
     from keyring.backends import SecretService, chainer
 
     active = keyring.get_keyring()
@@ -168,11 +181,15 @@ def secret_service() -> Any:
         f"keyring's active backend is {active!r} (first: {first!r}), not SecretService; "
         "is gnome-keyring running with --components=secrets?"
     )
-    backend: Any = first  # keyring's methods are untyped
-    # Fail here, clearly, if the collection is locked (it would prompt and be dismissed).
+    return _probed(first)
+
+
+def _probed(backend: Any) -> Any:
+    """``backend`` once a store, read and delete worked: a locked Secret Service collection
+    fails here, clearly, instead of prompting in a test and being dismissed."""
     probe = ("traycreds-test-probe", "probe")
     backend.set_password(*probe, "ok")
-    assert backend.get_password(*probe) == "ok", "Secret Service did not return what we stored"
+    assert backend.get_password(*probe) == "ok", f"{backend!r} did not return what we stored"
     backend.delete_password(*probe)
     return backend
 
@@ -235,19 +252,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture
-def user_settings(aws_env: AwsEnv) -> Iterator[Path]:
-    """Where the user's own settings.toml is: under aws_env's XDG_CONFIG_HOME on Linux; on
-    Windows in %LOCALAPPDATA%, a known folder no environment variable redirects (the lane's
-    wine prefix is thrown away after its run), so it is removed before and after the test."""
-    if sys.platform != "win32":
-        yield aws_env.config_home / "traycreds" / "settings.toml"
-        return
-    path = Path(os.environ["LOCALAPPDATA"]) / "traycreds" / "settings.toml"
-    path.unlink(missing_ok=True)
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+def user_settings(aws_env: AwsEnv) -> Path:
+    """Where the user's own settings.toml is: under aws_env's XDG_CONFIG_HOME on Linux, under
+    its %LOCALAPPDATA% on Windows."""
+    if sys.platform == "win32":
+        return Path(os.environ["LOCALAPPDATA"]) / "traycreds" / "settings.toml"
+    return aws_env.config_home / "traycreds" / "settings.toml"
 
 
 @pytest.fixture

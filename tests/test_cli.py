@@ -214,7 +214,7 @@ def test_no_secret_anywhere_at_debug(setup: Setup, aws_env: Any) -> None:
             secrets |= {document["SecretAccessKey"], document["SessionToken"]}
         else:
             printed.append(result.stdout)
-    logs = [p.read_text() for p in Path(aws_env.state_home).rglob("*.log")]
+    logs = [p.read_text() for p in aws_env.log_root.rglob("*.log")]
     assert logs, "the log file should exist"
     assert "DEBUG" in "".join(logs)
     for secret in secrets:

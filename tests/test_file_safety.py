@@ -356,8 +356,8 @@ ENTRY_POINTS = {
 def test_every_reader_refuses_what_is_not_a_small_regular_file(
         aws_env: Any, entry: str, kind: str) -> None:
     which, command, code, limit = ENTRY_POINTS[entry]
-    # traycreds' own files: under the XDG folders on Linux; on Windows in %LOCALAPPDATA%, a
-    # known folder no environment variable redirects (the lane's wine prefix is thrown away).
+    # traycreds' own files: under the XDG folders on Linux; on Windows in %LOCALAPPDATA%
+    # (aws_env points it at the test's own folder).
     ours = (Path(os.environ["LOCALAPPDATA"]) / "traycreds",) * 2 if sys.platform == "win32" \
         else (aws_env.config_home / "traycreds", aws_env.data_home / "traycreds")
     places = {"aws_config": aws_env.aws_config, "aws_credentials": aws_env.aws_credentials,

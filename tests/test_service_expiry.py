@@ -182,7 +182,7 @@ class Desk:
         self.aws_env.aws_config.parent.mkdir(parents=True, exist_ok=True)
         self.aws_env.aws_config.write_text(config, encoding="utf-8")
         settings_file = paths.settings_file()
-        assert str(settings_file).startswith(str(self.aws_env.config_home))
+        assert str(settings_file).startswith(str(self.aws_env.home.parent))  # the test's own
         settings_file.parent.mkdir(parents=True, exist_ok=True)
         settings_file.write_text(settings, encoding="utf-8")
 

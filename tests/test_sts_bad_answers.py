@@ -132,7 +132,7 @@ def test_export_exits_19_with_two_lines_and_no_traceback(aws_env: AwsEnv, drip: 
     assert len(lines) == 2, result.stderr
     assert lines[0] == "traycreds: STS answered with something that is not an STS response"
     assert drip.url in lines[1]
-    logs = list(aws_env.state_home.rglob("*.log"))
+    logs = list(aws_env.log_root.rglob("*.log"))
     assert logs, "the command line should have logged"
     assert "Traceback" not in "".join(p.read_text() for p in logs)
 

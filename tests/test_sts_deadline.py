@@ -184,7 +184,7 @@ def test_export_gives_up_with_exit_17_and_two_lines(aws_env: AwsEnv, drip: DripS
     assert drip.url in lines[1] and "within 5 s" in lines[1]
     assert "VPN" in lines[1] and "sts_timeout_seconds" in lines[1]
     assert result.stdout == ""
-    log = "".join(p.read_text() for p in aws_env.state_home.rglob("*.log"))
+    log = "".join(p.read_text() for p in aws_env.log_root.rglob("*.log"))
     assert "Traceback" not in log
 
 

@@ -108,6 +108,11 @@ class AwsEnv:
     cache_home: Path
     env: dict[str, str]  # os.environ after patching: pass to subprocesses
 
+    @property
+    def log_root(self) -> Path:
+        """Below it, traycreds' log files: XDG_STATE_HOME on Linux, %LOCALAPPDATA% on Windows."""
+        return Path(self.env["LOCALAPPDATA"]) if sys.platform == "win32" else self.state_home
+
 
 def in_desktop_session() -> bool:
     return (

@@ -49,17 +49,15 @@ class RuntimeDirError(FileError):
 
 
 def windows_runtime_folder(env: Mapping[str, str]) -> str | None:
-    """``%LOCALAPPDATA%\\traycreds``, None if LOCALAPPDATA is not an absolute path.
+    """``%LOCALAPPDATA%\\traycreds`` (paths.windows_local_folder), None if LOCALAPPDATA is not
+    an absolute path.
 
     Not platformdirs' runtime folder (``%LOCALAPPDATA%\\Temp\\traycreds``): Disk Cleanup and
     Storage Sense delete what is in Temp, and would take the channel key from under a
     running tray."""
-    import ntpath  # Windows' path rules, also when a test asks on another system
+    from traycreds.adapters.paths import windows_local_folder
 
-    local = env.get("LOCALAPPDATA")
-    if not local or not ntpath.isabs(local):
-        return None
-    return ntpath.join(local, APP)
+    return windows_local_folder(env)
 
 
 def runtime_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:

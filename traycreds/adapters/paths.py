@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from traycreds.core.errors import ConfigError, TraycredsError
@@ -33,21 +35,49 @@ def settings_file() -> Path:
     override = os.environ.get("TRAYCREDS_SETTINGS")
     if override:
         return Path(override).expanduser()
+    local = _windows_local()
+    if local:
+        return local / "settings.toml"
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP, appauthor=False)) / "settings.toml"
 
 
 def data_dir() -> Path:
+    local = _windows_local()
+    if local:
+        return local
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP, appauthor=False))
 
 
 def log_dir() -> Path:
+    local = _windows_local()
+    if local:
+        return local / "Logs"
     import platformdirs
 
     return Path(platformdirs.user_log_dir(APP, appauthor=False))
+
+
+def windows_local_folder(env: Mapping[str, str] | None = None) -> str | None:
+    """Windows: ``%LOCALAPPDATA%\\traycreds``, where platformdirs puts settings, data and
+    ``Logs`` and traycreds its channel key, read from the environment as Windows programs do:
+    a program started with another LOCALAPPDATA (a portable setup, the tests) keeps its files
+    there, while platformdirs asks the known-folder API, which ignores the environment.
+    None when the variable is missing or not an absolute path (then platformdirs decides)."""
+    import ntpath  # Windows' path rules, also when a test asks on another system
+
+    local = (os.environ if env is None else env).get("LOCALAPPDATA")
+    if not local or not ntpath.isabs(local):
+        return None
+    return ntpath.join(local, APP)
+
+
+def _windows_local() -> Path | None:
+    local = windows_local_folder() if sys.platform == "win32" else None
+    return Path(local) if local else None
 
 
 def file_kind(mode: int) -> str:
