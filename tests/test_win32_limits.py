@@ -1,7 +1,8 @@
 """What Windows' fixed limits do to the tray, checked on any system: menu access keys (``&``),
 the NOTIFYICONDATAW field sizes of balloon notifications and the tooltip. The fitting is pure
-(traycreds.core.text); the tray's win32 path is driven against tests/support/fakes.py's
-PystrayWin32Icon, which raises ValueError where pystray's win32 backend does."""
+(traycreds.core.text). The tray's win32 path is checked on pystray's real win32 backend on the
+Windows lane (tests/test_tray_win32.py, under wine); elsewhere, where that backend cannot load,
+against tests/support/fakes.py's PystrayWin32Icon, which raises ValueError where it does."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, posix_only
 from tests.support.fakes import PystrayWin32Icon
 from traycreds.core.menu import native_label
 from traycreds.core.models import Role
@@ -178,7 +179,13 @@ def test_a_cut_ends_at_a_word_boundary(words: list[str]) -> None:
 
 # -- the tray's win32 path ------------------------------------------------------------------------
 
+# On Windows the real backend shows all this (tests/test_tray_win32.py); the fake is for the
+# systems where pystray's win32 backend cannot load.
+real_backend_on_windows = posix_only(
+    "on Windows tests/test_tray_win32.py checks this on pystray's real win32 backend")
 
+
+@real_backend_on_windows
 def test_win32_notifications_are_fitted_and_shown() -> None:
     icon = PystrayWin32Icon()
     notifications = Notifications("win32")
@@ -224,6 +231,7 @@ def long_state() -> AppState:
     return AppState(roles=(role,), active=name, states={name: held})
 
 
+@real_backend_on_windows
 def test_win32_tooltip_is_fitted_and_the_menu_updated() -> None:
     service: Any = StateOnly(long_state())
     app = TrayApp(service, Notifications("win32"), platform="win32")
@@ -237,6 +245,7 @@ def test_win32_tooltip_is_fitted_and_the_menu_updated() -> None:
     assert icon.menu_updates == 1
 
 
+@real_backend_on_windows
 def test_a_failing_tooltip_never_skips_the_menu_update() -> None:
     """Even with the tooltip refused (here: unfitted, as before), the menu is updated."""
     service: Any = StateOnly(long_state())

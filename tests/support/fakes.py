@@ -481,9 +481,10 @@ class WinRegistry:
 class PystrayWin32Icon:
     """Shaped like the pystray win32 ``Icon`` as traycreds' tray uses it, with the limits of
     the NOTIFYICONDATAW structure it fills (shellapi.h): ``szTip[128]``, ``szInfo[256]``,
-    ``szInfoTitle[64]`` WCHARs including the terminating NUL. Past them pystray's ctypes
-    assignment raises ValueError ("string too long"), as it does on Windows. Records the
-    tooltips, notifications and menu updates that went through."""
+    ``szInfoTitle[64]`` WCHARs. Past them pystray's ctypes assignment raises ValueError
+    ("string too long"); a text of exactly the array's size is taken with no room for the
+    terminating NUL (checked on the real backend under wine: tests/test_tray_win32.py).
+    Records the tooltips, notifications and menu updates that went through."""
 
     HAS_NOTIFICATION = True
     TIP, INFO, INFO_TITLE = 128, 256, 64
@@ -496,8 +497,8 @@ class PystrayWin32Icon:
 
     @staticmethod
     def _check(text: str, size: int) -> None:
-        if len(text.encode("utf-16-le")) // 2 > size - 1:
-            raise ValueError(f"string too long ({len(text)}, maximum length {size - 1})")
+        if len(text.encode("utf-16-le")) // 2 > size:
+            raise ValueError(f"string too long ({len(text)}, maximum length {size})")
 
     @property
     def icon(self) -> Any:
