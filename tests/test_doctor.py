@@ -81,7 +81,8 @@ def test_doctor_reports_every_section_and_no_secret(moto: Any, aws_env: AwsEnv) 
         report["config problems"]
     backend = "Windows.WinVaultKeyring" if sys.platform == "win32" else "SecretService.Keyring"
     assert report["keyring backend"].startswith(f"keyring.backends.{backend}")
-    assert report["tray backend"] == "gtk (traycreds' choice)"
+    tray = "win32 (pystray's choice)" if sys.platform == "win32" else "gtk (traycreds' choice)"
+    assert report["tray backend"] == tray
     assert report["tray running"] == "no"
     assert report["start at login"].startswith("off (")
     assert report["AWS config"] == f"{aws_env.aws_config} (exists, from AWS_CONFIG_FILE)"

@@ -18,7 +18,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.support import AwsEnv, NotificationLog, screenshot
+from tests.support import AwsEnv, NotificationLog, posix_only, screenshot
 from tests.support.errorserver import StsErrorServer
 from tests.support.stsserver import ACCOUNT_ID, MotoSts
 
@@ -213,6 +213,7 @@ def test_error_server_answers_other_success_documents(sts_errors: StsErrorServer
 # -- the desktop session: keyring, notifications, tray host ---------------------------------
 
 
+@posix_only("secret-tool and the Secret Service of the Linux desktop session")
 def test_keyring_round_trips_a_long_value_through_secret_service(secret_service: Any) -> None:
     import keyring
 

@@ -43,6 +43,14 @@ SECURITY_PROOFS: dict[str, list[str]] = {
         "test_channel_trust.py::test_a_folder_or_key_file_others_could_have_made_is_refused",
         "test_channel_trust.py::test_a_key_file_of_another_owner_in_our_folder_is_refused",
         "test_channel_trust.py::test_the_warning_is_one_line_once_per_process"],
+    "On Windows the channel is a named pipe": [
+        "test_channel_windows.py::test_the_pipe_carries_our_dacl",
+        "test_channel_windows.py::test_the_real_create_named_pipe_gets_the_flags",
+        "test_channel_windows.py::test_other_sessions_and_runtime_folders_get_their_own_pipe",
+        "test_channel_windows.py::test_the_client_refuses_a_tray_of_another_user",
+        "test_channel_windows.py::test_the_tray_drops_a_client_of_another_user",
+        "test_channel_windows.py::test_a_taken_channel_name_is_notified_once_the_icon_shows",
+        "test_instance.py::test_acquire_takes_the_mutex_of_this_session_and_runtime_folder"],
     "The tray answers with a credentials document": [
         "test_channel_trust.py::test_a_malformed_credentials_document_prints_nothing",
         "test_channel_trust.py::test_a_good_document_is_rendered_by_the_client"],

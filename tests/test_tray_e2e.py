@@ -37,14 +37,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from tests.support import ARTIFACTS, AwsEnv, NotificationLog, errorserver, screenshot
+from tests.support import ARTIFACTS, AwsEnv, NotificationLog, errorserver, poll, screenshot
 
 pytestmark = pytest.mark.usefixtures("desktop", "secret_service")
 
@@ -59,22 +59,11 @@ CHECK = (
 )
 SENTINEL = "nothing-copied-yet"
 
-T = TypeVar("T")
 
 
 # -- small tools -------------------------------------------------------------------------------
 
 
-def poll(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.05) -> T:
-    """``check()``'s first truthy result within ``timeout`` seconds, else AssertionError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(interval)
 
 
 def x_tool(*argv: str, check: bool = True) -> str:

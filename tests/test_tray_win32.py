@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ARTIFACTS, windows_only
+from tests.support import ARTIFACTS, wine_desktop
 from tests.support.windesk import (
     MENU_TIMEOUT,
     Rect,
@@ -39,7 +39,7 @@ from traycreds.core.state import AppState, RoleState
 from traycreds.core.text import NOTIFY_MESSAGE_MAX, NOTIFY_TITLE_MAX, TOOLTIP_MAX, utf16_units
 from traycreds.tray.app import Notifications, TrayApp
 
-pytestmark = windows_only("pystray's win32 backend and wine's notification area")
+pytestmark = wine_desktop("pystray's win32 backend and wine's notification area")
 
 BALLOON_TIMEOUT = 15.0  # Shell_NotifyIconW(NIF_INFO) -> explorer shows the balloon window
 
@@ -89,12 +89,7 @@ class RunningTray:
         return poll(open_menus, MENU_TIMEOUT, "a right click opens the tray menu")
 
     def close_menus(self) -> None:
-        for _attempt in range(4):
-            if not open_menus():
-                return
-            self.desk.keys_to_menu("Escape")
-            time.sleep(0.2)
-        assert not open_menus(), "the menus do not close on Escape"
+        self.desk.close_menus()
 
     def wait_performed(self, count: int) -> list[Action]:
         return poll(lambda: len(self.service.performed) >= count and self.service.performed,

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ARTIFACTS, REPO_ROOT, AwsEnv, windows_only
+from tests.support import ARTIFACTS, REPO_ROOT, AwsEnv, wine_desktop
 from tests.support.windesk import (
     MENU_TIMEOUT,
     Rect,
@@ -43,7 +43,7 @@ from tests.support.windesk import (
     tray_host,
 )
 
-pytestmark = windows_only("the seed scenario on Windows CPython: Win32 tray, cmd.exe")
+pytestmark = wine_desktop("the seed scenario on Windows CPython: Win32 tray, cmd.exe")
 
 START_TIMEOUT = 90.0  # wine starts python.exe, the tray imports pystray/PIL, docks
 COPY_TIMEOUT = 60.0  # Return -> the clipboard holds the set lines (boto3 import, STS)
@@ -75,11 +75,7 @@ class Tray:
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def close_menus(self) -> None:
-        for _attempt in range(4):
-            if not open_menus():
-                return
-            self.desk.keys_to_menu("Escape")
-            time.sleep(0.2)
+        self.desk.close_menus()
 
     def open_submenu(self, timeout: float = 60.0) -> list[tuple[int, Rect]]:
         """Right click, then the keyboard to the first role's submenu. While the roles still

@@ -13,10 +13,11 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -40,6 +41,39 @@ def posix_only(why: str) -> pytest.MarkDecorator:
 def windows_only(why: str) -> pytest.MarkDecorator:
     """Skip except on Windows CPython (the wine lane, scripts/test-windows.sh), saying why."""
     return pytest.mark.skipif(not WINDOWS, reason=f"Windows only: {why}")
+
+
+T = TypeVar("T")
+
+
+def poll(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.05) -> T:
+    """``check()``'s first truthy result within ``timeout`` seconds, else AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(interval)
+
+
+def under_wine() -> bool:
+    """Windows CPython running under wine (ntdll exports wine_get_version)."""
+    if not WINDOWS:
+        return False
+    import ctypes
+
+    return hasattr(ctypes.WinDLL("ntdll"), "wine_get_version")
+
+
+def wine_desktop(why: str) -> list[pytest.MarkDecorator]:
+    """Windows under wine only: the test drives the desktop with the lane's Linux tools
+    (trayer, xdotool, ImageMagick) through ``start /unix``, which real Windows lacks."""
+    return [windows_only(why), pytest.mark.skipif(
+        WINDOWS and not under_wine(),
+        reason=f"the wine lane only ({why}): it drives the desktop with Linux tools "
+        "(trayer, xdotool) through wine's start /unix")]
 
 
 def not_tested(what: str, why: str) -> NoReturn:

@@ -26,28 +26,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
+from tests.support import poll
 
 UNIX_TIMEOUT = 20.0  # a Linux tool started through wine's start /unix -> its exit recorded
 DOCK_TIMEOUT = 30.0  # Shell_NotifyIcon NIM_ADD -> the icon docked in trayer's panel
 MENU_TIMEOUT = 10.0  # a click or key -> the menu window reacts
 
 
-def poll(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.1) -> T:
-    """``check()``'s first truthy result within ``timeout`` seconds, else AssertionError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(interval)
 
 
 def linux_path(path: Path | str) -> str:
@@ -246,6 +236,15 @@ class XDesk:
         window = x_window(menus[0][0])
         self.unix.run("/usr/bin/xdotool", "windowfocus", str(window), "key", "--delay", "60",
                       *keys)
+
+    def close_menus(self) -> None:
+        """Escape until no menu is open (one Escape closes one level)."""
+        for _attempt in range(4):
+            if not open_menus():
+                return
+            self.keys_to_menu("Escape")
+            time.sleep(0.2)
+        assert not open_menus(), "the menus do not close on Escape"
 
     def keys(self, window: int, *keys: str) -> None:
         self.unix.run("/usr/bin/xdotool", "windowfocus", str(window), "key", "--delay", "40",
