@@ -28,9 +28,9 @@ DisableDirPage=auto
 DefaultGroupName=traycreds
 DisableProgramGroupPage=yes
 PrivilegesRequired=lowest
-; The tray holds the per-user mutex Local\traycreds-<user> (traycreds/adapters/instance.py):
-; Setup and Uninstall ask the user to quit it first.
-AppMutex=Local\traycreds-{username}
+; Every running tray holds this mutex (traycreds/adapters/instance.py, installer_mutex_name):
+; Setup and Uninstall ask the user to quit it first; a silent run stops instead.
+AppMutex=Global\traycreds-running-{username}
 ChangesEnvironment=yes
 ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible

@@ -298,3 +298,39 @@ def test_mutex_name_is_per_user_and_session(monkeypatch: pytest.MonkeyPatch) -> 
     assert instance.mutex_name() == "Local\\traycreds-CORP_carol-s3"
     monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", "/tmp/elsewhere")
     assert instance.mutex_name().startswith("Local\\traycreds-CORP_carol-s3-")
+
+
+def test_the_installer_mutex_is_the_one_the_installer_names() -> None:
+    """installer/traycreds.iss's AppMutex, with Inno's {username}, is installer_mutex_name()."""
+    iss = (REPO_ROOT / "installer" / "traycreds.iss").read_text(encoding="utf-8")
+    (app_mutex,) = [line.split("=", 1)[1] for line in iss.splitlines()
+                    if line.startswith("AppMutex=")]
+    assert app_mutex == instance.installer_mutex_name("{username}")
+    assert instance.installer_mutex_name("bob") == "Global\\traycreds-running-bob"
+
+
+@windows_only("the real Global mutex the installer looks for")
+def test_a_running_tray_holds_the_installer_mutex_until_it_quits(runtime: Path) -> None:
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenMutexW.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.LPCWSTR]
+    kernel32.OpenMutexW.restype = wintypes.HANDLE
+    kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+    synchronize = 0x00100000
+
+    def installer_sees_it() -> bool:  # what Inno's CheckForMutexes does: open by name
+        handle = kernel32.OpenMutexW(synchronize, False, instance.installer_mutex_name())
+        if handle:
+            kernel32.CloseHandle(handle)
+        return bool(handle)
+
+    assert not installer_sees_it()
+    lock = acquire()
+    assert lock is not None
+    try:
+        assert installer_sees_it()
+    finally:
+        lock.release()
+    assert not installer_sees_it()

@@ -152,7 +152,9 @@ class InstanceLock:
 def acquire() -> InstanceLock | None:
     """Take the per-user instance lock, or None when another traycreds holds it."""
     if sys.platform == "win32":
-        return acquire_mutex(_Kernel32(), mutex_name())
+        api = _Kernel32()
+        lock = acquire_mutex(api, mutex_name())
+        return None if lock is None else with_installer_mutex(api, lock)
     return _acquire_flock(ensure_runtime_dir() / LOCK_NAME)
 
 
@@ -248,6 +250,29 @@ def mutex_name(user: str | None = None, session: int | None = None,
 def pipe_name(user: str | None = None, session: int | None = None,
               env: Mapping[str, str] | None = None) -> str:
     return "\\\\.\\pipe\\" + windows_scope(user, session, env)
+
+
+def installer_mutex_name(user: str | None = None) -> str:
+    """The mutex the installer and uninstaller look for (installer/traycreds.iss, AppMutex
+    ``Global\\traycreds-running-{username}``): while it exists they ask the user to quit
+    traycreds, whose files they would replace. In the Global namespace, so a tray of this user
+    in another logon session counts too; held by every tray, whatever its runtime folder."""
+    return f"Global\\{APP}-running-{windows_user() if user is None else user}"
+
+
+def with_installer_mutex(api: MutexApi, lock: InstanceLock) -> InstanceLock:
+    """``lock`` that also holds installer_mutex_name() open until it is released. Opening it
+    may fail (another process made it with a descriptor we may not open): the installer then
+    finds it anyway, which is all it is for."""
+    handle = api.CreateMutexW(None, False, installer_mutex_name())
+    if not handle:
+        return lock
+
+    def release() -> None:
+        api.CloseHandle(handle)
+        lock.release()
+
+    return InstanceLock(release, lock.where)
 
 
 def acquire_mutex(api: MutexApi, name: str) -> InstanceLock | None:
