@@ -1,6 +1,14 @@
-; Inno Setup 6 script: a per-user installer for the PyInstaller bundle in dist\traycreds\.
+; Inno Setup 6 script: a per-user installer for the bundle in dist\traycreds-windows\
+; (the embeddable CPython, traycreds' packages and two launchers: installer/README.md).
 ;
-;   iscc /DAppVersion=0.1.0 installer\traycreds.iss      (installer\build-windows.ps1 does it)
+;   iscc /DAppVersion=0.1.0 installer\traycreds.iss      (installer/build-windows.sh does it,
+;                                                        with ISCC under wine: installer/iscc.sh)
+;
+; Silent use (what CI checks, tests/test_windows_installer.py):
+;   traycreds-VERSION-setup.exe /VERYSILENT /CURRENTUSER /TASKS=startup,addtopath
+;   unins000.exe /VERYSILENT                 keeps keys and settings
+;   unins000.exe /VERYSILENT /PURGE=yes      removes them too (traycreds uninstall-data --yes)
+; An upgrade keeps the user's start-at-login choice (KeepStartAtLogin).
 ;
 ; No administrator rights: installs to %LOCALAPPDATA%\Programs\traycreds, adds a Start menu
 ; entry, optionally starts traycreds at login (the same HKCU Run value `traycreds autostart on`
@@ -13,7 +21,7 @@
   #define AppVersion "0.0.0"
 #endif
 #ifndef BundleDir
-  #define BundleDir "..\dist\traycreds"
+  #define BundleDir "..\dist\traycreds-windows"
 #endif
 
 [Setup]
@@ -38,7 +46,7 @@ MinVersion=10.0
 OutputDir=..\dist
 OutputBaseFilename=traycreds-{#AppVersion}-setup
 SetupIconFile=..\assets\traycreds.ico
-UninstallDisplayIcon={app}\traycredsw.exe
+UninstallDisplayIcon={app}\traycreds.ico
 UninstallDisplayName=traycreds
 Compression=lzma2
 SolidCompression=yes
@@ -52,15 +60,15 @@ Name: "addtopath"; Description: "Add traycreds to my PATH (command line, AWS cre
 Source: "{#BundleDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [Icons]
-Name: "{autoprograms}\traycreds"; Filename: "{app}\traycredsw.exe"; Parameters: "tray"; Comment: "Switch AWS roles from the system tray"
+Name: "{autoprograms}\traycreds"; Filename: "{app}\traycredsw.exe"; Parameters: "tray"; IconFilename: "{app}\traycreds.ico"; Comment: "Switch AWS roles from the system tray"
 
 [Registry]
 ; The value traycreds' own "start at login" toggle writes and reads (WindowsAutostart).
-Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: string; ValueName: "traycreds"; ValueData: """{app}\traycredsw.exe"" tray"; Flags: uninsdeletevalue; Tasks: startup
+Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: string; ValueName: "traycreds"; ValueData: """{app}\traycredsw.exe"" tray"; Flags: uninsdeletevalue; Tasks: startup; Check: KeepStartAtLogin
 ; Task Manager's switch for that value: if the user once turned traycreds off there, Windows
 ; skips the Run value at login. Choosing the task means "start it", so the switch goes (with no
 ; value Windows treats the Run value as on); the uninstaller removes it too.
-Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"; ValueType: none; ValueName: "traycreds"; Flags: deletevalue uninsdeletevalue; Tasks: startup
+Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"; ValueType: none; ValueName: "traycreds"; Flags: deletevalue uninsdeletevalue; Tasks: startup; Check: not IsUpgrade
 Root: HKCU; Subkey: "Environment"; ValueType: expandsz; ValueName: "Path"; ValueData: "{olddata};{app}"; Tasks: addtopath; Check: NotInPath(ExpandConstant('{app}'))
 
 [Run]
@@ -71,6 +79,34 @@ const
   RunKey = 'Software\Microsoft\Windows\CurrentVersion\Run';
   StartupApprovedKey = 'Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run';
   EnvironmentKey = 'Environment';
+  UninstallKey = 'Software\Microsoft\Windows\CurrentVersion\Uninstall\{6B0F4E2C-7A53-4C1D-9E8B-3F2A1D5C7E90}_is1';
+
+function IsUpgrade: Boolean;
+begin
+  { An earlier traycreds is installed: its uninstall entry is there. }
+  Result := RegKeyExists(HKEY_CURRENT_USER, UninstallKey);
+end;
+
+function KeepStartAtLogin: Boolean;
+begin
+  { A new install: the "start at login" task decides. An upgrade keeps the user's choice
+    since then (traycreds' own toggle, or Task Manager): the Run value is rewritten, with the
+    new path, only if it is there; a choice of "off" stays off. }
+  Result := (not IsUpgrade) or RegValueExists(HKEY_CURRENT_USER, RunKey, 'traycreds');
+end;
+
+function PurgeRequested: Boolean;
+begin
+  { Interactive: ask. Silent (/VERYSILENT or /SILENT): only "/PURGE=yes" removes keys and
+    settings, so a silent uninstall never deletes anyone's keys by default. }
+  if UninstallSilent then
+    Result := CompareText(ExpandConstant('{param:PURGE|no}'), 'yes') = 0
+  else
+    Result := MsgBox('Also remove your traycreds settings and stored access keys?' + #13#10#13#10 +
+      'Yes deletes the keys traycreds stored in Windows Credential Manager, its settings and logs.' + #13#10 +
+      'No keeps them for a later installation. Your .aws files are not changed either way.',
+      mbConfirmation, MB_YESNO or MB_DEFBUTTON2) = IDYES;
+end;
 
 function NotInPath(Dir: string): Boolean;
 var
@@ -106,12 +142,8 @@ var
 begin
   if CurUninstallStep = usUninstall then
   begin
-    { Before the files go: traycreds.exe is still there to remove the keys from the keyring.
-      A silent uninstall answers No, so it never deletes anyone's keys. }
-    if SuppressibleMsgBox('Also remove your traycreds settings and stored access keys?' + #13#10#13#10 +
-        'Yes deletes the keys traycreds stored in Windows Credential Manager, its settings and logs.' + #13#10 +
-        'No keeps them for a later installation. Your .aws files are not changed either way.',
-        mbConfirmation, MB_YESNO or MB_DEFBUTTON2, IDNO) = IDYES then
+    { Before the files go: traycreds.exe is still there to remove the keys from the keyring. }
+    if PurgeRequested then
     begin
       if not Exec(ExpandConstant('{app}\traycreds.exe'), 'uninstall-data --yes', '', SW_HIDE,
           ewWaitUntilTerminated, ResultCode) or (ResultCode <> 0) then

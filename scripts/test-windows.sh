@@ -36,8 +36,11 @@ cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/traycreds-windows-lane
 artifacts=${TRAYCREDS_ARTIFACTS:-$repo_root/artifacts}/windows
 lane_timeout=${TRAYCREDS_WINDOWS_TIMEOUT:-1800}  # seconds for pytest, then it is killed
 
-# wine64 (Debian 12: wine 8.0), and script(1) to give python.exe a terminal.
-apt_packages+=(wine64 bsdutils)
+# wine64 (Debian 12: wine 8.0), wine32 for 32-bit programs (Inno Setup's setup.exe, which
+# tests/test_windows_installer.py runs), and script(1) to give python.exe a terminal.
+apt_packages+=(wine64 wine32 bsdutils)
+# shellcheck source=installer/iscc.sh
+source installer/iscc.sh  # ensure_i386
 
 export WINEDEBUG=-all
 # No Mono/Gecko installer dialog while the prefix is created: nothing here needs them.
@@ -72,6 +75,7 @@ cache_key() {
     {
         sha256sum pyproject.toml scripts/test-windows.sh
         "$wine" --version
+        echo "prefix with wine32 (syswow64), win10"
         echo "$embed_version $tkinter_embed_version"
     } | sha256sum | cut -c1-16
 }
@@ -110,9 +114,14 @@ EOF
     rm -rf "$dl"
 }
 
-# build_prefix DIR: a fresh wine prefix (wine's first start: about a minute).
+# build_prefix DIR: a fresh wine prefix (wine's first start: about a minute), made by wine's
+# own launcher so that it has the 32-bit part (syswow64) beside the 64-bit one.
 build_prefix() {
-    WINEPREFIX=$1 "$wine" wineboot --init >/dev/null 2>&1 </dev/null
+    WINEPREFIX=$1 /usr/lib/wine/wine wineboot --init >/dev/null 2>&1 </dev/null
+    WINEPREFIX=$1 "$wineserver" -w
+    [ -d "$1/drive_c/windows/syswow64" ] || die "wine made no 32-bit part in $1 (wine32?)"
+    # Such a prefix tells 32-bit programs it is Windows 7; the installer needs Windows 10.
+    WINEPREFIX=$1 /usr/lib/wine/wine winecfg -v win10 >/dev/null 2>&1 </dev/null
     WINEPREFIX=$1 "$wineserver" -w
 }
 
@@ -143,6 +152,7 @@ with_cache_lock() {
 
 # --- the run ------------------------------------------------------------------------------
 step "system packages"
+ensure_i386
 install_system_packages
 [ -x "$wine" ] || die "$wine missing after installing wine64"
 step_done

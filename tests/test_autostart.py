@@ -77,6 +77,21 @@ def test_launch_command_in_a_windows_bundle_is_the_windowed_exe(tmp_path: Path) 
     assert command == [str(tmp_path / "traycredsw.exe"), "tray"]
 
 
+def test_launch_command_in_the_embeddable_bundle_is_the_windowed_launcher(
+        tmp_path: Path) -> None:
+    # installer/build-windows.sh: the launchers at the top, the interpreter in python\; the
+    # CLI runs on python.exe, the tray on pythonw.exe. Both must write what the installer does.
+    for name in ("traycreds.exe", "traycredsw.exe"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "python").mkdir()
+    for name in ("python.exe", "pythonw.exe"):
+        (tmp_path / "python" / name).write_bytes(b"")
+        command = launch_command(platform="win32", frozen=False,
+                                 executable=str(tmp_path / "python" / name))
+        assert command == [str(tmp_path / "traycredsw.exe"), "tray"]
+        assert windows_command_line(command) == f'"{tmp_path / "traycredsw.exe"}" tray'
+
+
 def test_launch_command_from_python_on_windows_is_pythonw(tmp_path: Path) -> None:
     (tmp_path / "python.exe").write_bytes(b"")
     (tmp_path / "pythonw.exe").write_bytes(b"")

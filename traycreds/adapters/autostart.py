@@ -95,8 +95,10 @@ def launch_command(*, platform: str | None = None, executable: str | None = None
                    which: Callable[[str], str | None] = shutil.which) -> list[str]:
     """The absolute command that starts this traycreds' tray.
 
-    A PyInstaller bundle: its own executable (on Windows the windowed one beside it). Windows
-    from Python: pythonw (no console window) ``-m traycreds``. Elsewhere the ``traycreds``
+    A PyInstaller bundle: its own executable (on Windows the windowed one beside it). The
+    Windows bundle of installer/build-windows.sh (the interpreter in ``<bundle>\\python\\``,
+    the launchers beside that folder): its windowed launcher, as the installer writes it.
+    Windows from Python: pythonw (no console window) ``-m traycreds``. Elsewhere the ``traycreds``
     script of this installation (beside the interpreter, as pipx and venvs put it), else the
     one on PATH, else ``python -m traycreds``.
     """
@@ -112,6 +114,10 @@ def launch_command(*, platform: str | None = None, executable: str | None = None
             return [str(exe.parent / WINDOWED_EXE), "tray"]
         return [str(exe), "tray"]
     if platform == "win32":
+        bundle = exe.parent.parent
+        if exe.parent.name.casefold() == "python" and (bundle / WINDOWED_EXE).is_file() \
+                and (bundle / f"{APP}.exe").is_file():
+            return [str(bundle / WINDOWED_EXE), "tray"]
         pythonw = exe.with_name("pythonw.exe")
         return [str(pythonw if pythonw.is_file() else exe), "-m", APP, "tray"]
     beside = exe.parent / APP
