@@ -18,6 +18,7 @@ import json
 import os
 import plistlib
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -90,6 +91,24 @@ def test_launch_command_in_the_embeddable_bundle_is_the_windowed_launcher(
                                  executable=str(tmp_path / "python" / name))
         assert command == [str(tmp_path / "traycredsw.exe"), "tray"]
         assert windows_command_line(command) == f'"{tmp_path / "traycredsw.exe"}" tray'
+
+
+def test_credential_process_lines_from_the_bundle_name_its_traycreds_exe(
+        tmp_path: Path) -> None:
+    from traycreds.profiles import traycreds_command
+
+    bundle = tmp_path / "Programs" / "trav creds"  # a space: the path is quoted
+    (bundle / "python").mkdir(parents=True)
+    for name in ("traycreds.exe", "traycredsw.exe", "python/python.exe"):
+        (bundle / name).write_bytes(b"")
+    python = str(bundle / "python" / "python.exe")
+    assert traycreds_command(python, platform="win32") == f'"{bundle / "traycreds.exe"}"'
+    # Any other Python: the traycreds on PATH, else python -m traycreds.
+    other = tmp_path / "py" / "python.exe"
+    other.parent.mkdir()
+    other.write_bytes(b"")
+    assert traycreds_command(str(other), platform="win32") in (
+        shutil.which("traycreds"), f"{other} -m traycreds")
 
 
 def test_launch_command_from_python_on_windows_is_pythonw(tmp_path: Path) -> None:

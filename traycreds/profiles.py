@@ -173,10 +173,15 @@ def remove_stale_temp_files() -> int:
     return sum(atomic.remove_stale_temps(target) for target in sorted(targets))
 
 
-def traycreds_command() -> str:
-    """How other programs start this traycreds (for credential_process lines)."""
-    found = shutil.which("traycreds")
-    command = [found] if found else [sys.executable, "-m", "traycreds"]
+def traycreds_command(executable: str | None = None, platform: str = sys.platform) -> str:
+    """How other programs start this traycreds (for credential_process lines): the Windows
+    bundle's own traycreds.exe, else the ``traycreds`` on PATH, else ``python -m traycreds``."""
+    executable = sys.executable if executable is None else executable
+    from traycreds.adapters.autostart import windows_bundle
+
+    bundle = windows_bundle(Path(executable)) if platform == "win32" and executable else None
+    found = str(bundle / "traycreds.exe") if bundle else shutil.which("traycreds")
+    command = [found] if found else [executable, "-m", "traycreds"]
     return " ".join(f'"{part}"' if " " in part else part for part in command)
 
 

@@ -90,6 +90,17 @@ class Autostart(Protocol):
 # --- what to start --------------------------------------------------------------------------
 
 
+def windows_bundle(executable: Path) -> Path | None:
+    """The folder of the Windows bundle (installer/build-windows.sh) whose interpreter is
+    ``executable`` (``<bundle>\\python\\python[w].exe``, the launchers beside ``python\\``),
+    None for any other Python."""
+    bundle = executable.parent.parent
+    if executable.parent.name.casefold() == "python" and (bundle / WINDOWED_EXE).is_file() \
+            and (bundle / f"{APP}.exe").is_file():
+        return bundle
+    return None
+
+
 def launch_command(*, platform: str | None = None, executable: str | None = None,
                    frozen: bool | None = None,
                    which: Callable[[str], str | None] = shutil.which) -> list[str]:
@@ -114,9 +125,8 @@ def launch_command(*, platform: str | None = None, executable: str | None = None
             return [str(exe.parent / WINDOWED_EXE), "tray"]
         return [str(exe), "tray"]
     if platform == "win32":
-        bundle = exe.parent.parent
-        if exe.parent.name.casefold() == "python" and (bundle / WINDOWED_EXE).is_file() \
-                and (bundle / f"{APP}.exe").is_file():
+        bundle = windows_bundle(exe)
+        if bundle is not None:
             return [str(bundle / WINDOWED_EXE), "tray"]
         pythonw = exe.with_name("pythonw.exe")
         return [str(pythonw if pythonw.is_file() else exe), "-m", APP, "tray"]
