@@ -170,15 +170,20 @@ if sys.platform == "win32":
                                         ctypes.byref(size)):
                 raise _error()
             sid = ctypes.c_void_p.from_buffer(buffer).value  # TOKEN_USER.User.Sid
-            text = wintypes.LPWSTR()
-            if not _ConvertSidToStringSidW(sid, ctypes.byref(text)):
-                raise _error()
-            try:
-                return str(text.value)
-            finally:
-                _LocalFree(text)
+            return _local_string(lambda text: _ConvertSidToStringSidW(sid, text))
         finally:
             _CloseHandle(token)
+
+    def _local_string(convert: Any) -> str:
+        """The text a Convert*ToString* call allocates (LocalAlloc) through the LPWSTR pointer
+        it is given, copied out and freed. Raises the call's OSError when it fails."""
+        text = wintypes.LPWSTR()
+        if not convert(ctypes.byref(text)):
+            raise _error()
+        try:
+            return str(text.value)
+        finally:
+            _LocalFree(text)
 
     _own: list[str] = []
 
@@ -207,14 +212,8 @@ if sys.platform == "win32":
         if status:
             raise _error(status)
         try:
-            text = wintypes.LPWSTR()
-            if not _ConvertSDToStringSD(descriptor, _SDDL_REVISION_1,
-                                        _DACL_SECURITY_INFORMATION, ctypes.byref(text), None):
-                raise _error()
-            try:
-                return str(text.value)
-            finally:
-                _LocalFree(text)
+            return _local_string(lambda text: _ConvertSDToStringSD(
+                descriptor, _SDDL_REVISION_1, _DACL_SECURITY_INFORMATION, text, None))
         finally:
             _LocalFree(descriptor)
 
