@@ -331,3 +331,83 @@ def test_busy_lock_times_out_with_a_clear_message(tmp_path: Path) -> None:
     with inifile.locked(path, timeout=5):  # released with the holder
         pass
     assert path.read_bytes() == ORIGINAL
+
+
+# A queue of writers: takes the lock, holds it a moment, lands an edit, lets go and at once
+# takes it again, for argv[3] seconds; the gap between two turns is too short for a poller.
+LOCK_CHURNER = r"""
+import os, sys, time
+handle = open(sys.argv[1], "a+b")
+def lock():
+    if sys.platform == "win32":
+        import msvcrt
+        handle.seek(0)
+        while True:
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+                return
+            except OSError:
+                pass
+    import fcntl
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+def unlock():
+    if sys.platform == "win32":
+        import msvcrt
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+end = time.monotonic() + float(sys.argv[3])
+turn = 0
+lock()
+print("locked", flush=True)
+while True:
+    time.sleep(0.25)
+    turn += 1
+    with open(sys.argv[2] + ".tmp", "wb") as out:
+        out.write(b"[turn]\nn = %d\n" % turn)
+    os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+    unlock()
+    if time.monotonic() > end:
+        break
+    lock()
+"""
+
+
+def _churner(path: Path, seconds: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", LOCK_CHURNER, str(inifile.lock_path(path)),
+                             str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "locked\n"
+    return proc
+
+
+def test_a_queue_of_writers_making_progress_is_waited_for(tmp_path: Path) -> None:
+    """Twenty writers at once (test_credfile_concurrency) must not fail the unlucky one:
+    while edits keep landing, the wait goes on past the one-holder timeout."""
+    path = tmp_path / "credentials"
+    path.write_bytes(ORIGINAL)
+    churner = _churner(path, 2.5)
+    try:
+        with inifile.locked(path, timeout=1.0, cap=30):
+            assert churner.poll() is not None or b"[turn]" in path.read_bytes()
+            path.write_bytes(path.read_bytes() + b"[ours]\n")
+    finally:
+        churner.communicate(timeout=30)
+    assert churner.returncode == 0
+    assert path.read_bytes().endswith(b"[ours]\n")
+
+
+def test_a_queue_of_writers_is_waited_for_only_up_to_the_cap(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    path.write_bytes(ORIGINAL)
+    churner = _churner(path, 4)
+    try:
+        with pytest.raises(FileError) as raised, inifile.locked(path, timeout=1.0, cap=1.5):
+            pass
+        assert raised.value.title == "File busy"
+        assert f"Other programs have kept {path} busy for 2 s" in raised.value.message
+        assert "the file was not changed" in raised.value.message
+    finally:
+        churner.communicate(timeout=30)
+    assert churner.returncode == 0

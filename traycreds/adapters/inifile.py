@@ -24,7 +24,8 @@ from traycreds.adapters import paths
 from traycreds.adapters.atomic import ensure_folder, write_atomic
 from traycreds.core.errors import FileError
 
-LOCK_TIMEOUT = 10.0
+LOCK_TIMEOUT = 10.0  # how long one holder may keep the file without finishing an edit
+LOCK_CAP = 60.0  # how long a queue of other writers may keep us waiting in all
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -33,25 +34,49 @@ def lock_path(path: Path) -> Path:
 
 
 @contextmanager
-def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """An exclusive lock shared by every traycreds process editing ``path``."""
+def locked(path: Path, timeout: float = LOCK_TIMEOUT, cap: float = LOCK_CAP) -> Iterator[None]:
+    """An exclusive lock shared by every traycreds process editing ``path``.
+
+    The lock is not fair: with many writers queued, one may wait while the others take
+    turns. So the wait gives up when one holder has kept the file ``timeout`` seconds
+    without an edit landing (a stuck program), or after ``cap`` seconds in all; each edit
+    that lands in the meantime (the file changed) starts the ``timeout`` afresh.
+    """
     target = lock_path(path)
     try:
         ensure_folder(target.parent)
         handle = _open_lock(target)
     except OSError as exc:
         raise _file_error(exc, path, "lock") from None
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    seen, idle_since = _version(path), started
     try:
         while not _try_lock(handle):
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            version = _version(path)
+            if version != seen:
+                seen, idle_since = version, now
+            if now - idle_since > timeout:
                 raise FileError(f"Another program has been editing {path} for {timeout:.0f} s. "
                                 "Try again; the file was not changed.", title="File busy")
+            if now - started > cap:
+                raise FileError(f"Other programs have kept {path} busy for {cap:.0f} s, editing "
+                                "it one after another. Try again when they are done; the file "
+                                "was not changed.", title="File busy")
             time.sleep(0.02)
         yield
     finally:
         _unlock(handle)
         handle.close()
+
+
+def _version(path: Path) -> tuple[int, int, int] | None:
+    """What changes whenever an edit lands: the file is replaced (new inode) or rewritten."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _open_lock(target: Path) -> IO[bytes]:
