@@ -74,7 +74,7 @@ import common
 
 sys.path.insert(0, str(common.REPO))
 
-from traycreds import profiles
+from traycreds.app import profiles
 from traycreds.core import credfile, ini
 from traycreds.core.models import Credentials, Role
 

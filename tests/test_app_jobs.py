@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from traycreds.app.context import Context
 from traycreds.app.jobs import AppJobs
-from traycreds.context import Context
 from traycreds.core.settings import AppSettings
 
 

@@ -95,7 +95,7 @@ def test_launch_command_in_the_embeddable_bundle_is_the_windowed_launcher(
 
 def test_credential_process_lines_from_the_bundle_name_its_traycreds_exe(
         tmp_path: Path) -> None:
-    from traycreds.profiles import traycreds_command
+    from traycreds.app.profiles import traycreds_command
 
     bundle = tmp_path / "Programs" / "trav creds"  # a space: the path is quoted
     (bundle / "python").mkdir(parents=True)

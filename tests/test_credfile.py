@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import posix_only
-from traycreds import profiles
 from traycreds.adapters import inifile
+from traycreds.app import profiles
 from traycreds.core import credfile, ini
 from traycreds.core.errors import FileError
 from traycreds.core.models import Credentials, Role

@@ -48,7 +48,7 @@ WRITER = r"""
 import json, random, string, sys, time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from traycreds import profiles
+from traycreds.app import profiles
 from traycreds.core.models import Credentials, Role
 
 path, index, writes = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])

@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import not_tested, posix_only
-from traycreds import profiles
 from traycreds.adapters import atomic, inifile
+from traycreds.app import profiles
 from traycreds.core import credfile
 from traycreds.core.errors import FileError
 from traycreds.core.models import Credentials, Role

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support import require_program
-from traycreds import demo
+from traycreds.cli import demo
 
 VENV_BIN = str(Path(sys.executable).parent)
 # A user's own files, which the demo must neither read nor change.

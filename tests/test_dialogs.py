@@ -23,8 +23,8 @@ from PIL import Image
 from tests.support import posix_only, require_module, screenshot
 from traycreds.core.errors import CancelledError, UsageError
 from traycreds.core.keys import NewKey
+from traycreds.core.models import MfaRequest
 from traycreds.core.settings import AppSettings
-from traycreds.engine import MfaRequest
 from traycreds.tray.dialogs import (
     ABOUT_TITLE,
     MFA_TITLE,

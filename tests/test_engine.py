@@ -13,10 +13,10 @@ import pytest
 
 from traycreds.adapters.keystore import KeyStore
 from traycreds.adapters.sts import BotoSts
+from traycreds.app.engine import Engine
 from traycreds.core import errors
-from traycreds.core.models import Credentials, Role
+from traycreds.core.models import Credentials, MfaRequest, Role
 from traycreds.core.roles import Catalog
-from traycreds.engine import Engine, MfaRequest
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 

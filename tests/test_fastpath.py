@@ -31,7 +31,7 @@ START_TIMEOUT = 20.0  # spawn -> the tray answers hello (it imports GTK and PIL 
 MFA_SERIAL = "arn:aws:iam::123456789012:mfa/fastpath"
 # Never imported while the tray answers: what the fast path exists to avoid.
 HEAVY = ("boto3", "botocore", "keyring", "pystray", "PIL", "tkinter", "argparse", "logging",
-         "multiprocessing", "traycreds.cli.main", "traycreds.cli.commands", "traycreds.engine")
+         "multiprocessing", "traycreds.cli.main", "traycreds.cli.commands", "traycreds.app.engine")
 
 
 def cli(env: dict[str, str], *args: str, importtime: bool = False,

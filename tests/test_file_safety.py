@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 from tests.support import not_tested, posix_only
-from traycreds import profiles
 from traycreds.adapters import atomic, paths
+from traycreds.app import profiles
 from traycreds.core import credfile
 from traycreds.core.errors import ConfigError, FileError
 from traycreds.core.models import Credentials, Role
@@ -185,7 +185,7 @@ HOLD_MID_WRITE = """
 import os, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
-from traycreds import profiles
+from traycreds.app import profiles
 from traycreds.core.models import Credentials, Role
 
 def hold(fd):

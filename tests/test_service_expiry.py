@@ -28,14 +28,13 @@ from tests.support.service import QuietDialogs
 from tests.support.stsserver import REGION, MotoSts, User
 from traycreds.adapters import paths
 from traycreds.adapters.keystore import KeyStore
+from traycreds.app.profiles import write_profile
 from traycreds.app.service import AppService
 from traycreds.core.errors import CancelledError
 from traycreds.core.expiry import ExpiryPlanner, Kind
-from traycreds.core.models import Credentials, Role, utc_now
+from traycreds.core.models import Credentials, MfaRequest, Role, utc_now
 from traycreds.core.state import RoleState
 from traycreds.core.text import local_time
-from traycreds.engine import MfaRequest
-from traycreds.profiles import write_profile
 from traycreds.tray.app import Notifications
 
 pytestmark = pytest.mark.usefixtures("secret_service")

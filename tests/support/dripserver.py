@@ -31,9 +31,9 @@ from pathlib import Path
 
 from traycreds.adapters.keystore import KeyStore
 from traycreds.adapters.sts import BotoSts
-from traycreds.core.models import Credentials, Role
+from traycreds.app.engine import Engine
+from traycreds.core.models import Credentials, MfaRequest, Role
 from traycreds.core.roles import Catalog
-from traycreds.engine import Engine, MfaRequest
 
 _WAIT_FOR_HANGUP = 10.0  # how long hold-back waits for the client to give up on the body
 

@@ -6,8 +6,8 @@ test_tray_e2e.py; real notifications are read over D-Bus (tests/support Notifica
 from __future__ import annotations
 
 from traycreds.core.keys import NewKey
+from traycreds.core.models import MfaRequest
 from traycreds.core.settings import AppSettings
-from traycreds.engine import MfaRequest
 
 
 class QuietDialogs:

@@ -13,8 +13,8 @@ from traycreds.core.models import Credentials
 from traycreds.core.settings import SETTINGS_TEMPLATE
 
 if TYPE_CHECKING:
-    from traycreds.context import Context
-    from traycreds.engine import Engine
+    from traycreds.app.context import Context
+    from traycreds.app.engine import Engine
 
 
 class AppJobs:

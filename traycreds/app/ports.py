@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from traycreds.core.keys import NewKey
+from traycreds.core.models import MfaRequest
 from traycreds.core.settings import AppSettings
-from traycreds.engine import MfaRequest
 
 
 class Dialogs(Protocol):

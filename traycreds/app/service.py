@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from traycreds.adapters import paths
+from traycreds.app.context import Context, default_shell
 from traycreds.app.jobs import AppJobs
 from traycreds.app.ports import Dialogs, Notifier
 from traycreds.app.scheduler import Scheduler
-from traycreds.context import Context, default_shell
 from traycreds.core import shells
 from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
 from traycreds.core.expiry import Event, ExpiryPlanner, Kind
@@ -30,7 +30,7 @@ from traycreds.core.text import local_time
 
 if TYPE_CHECKING:
     from traycreds.adapters.clipboard import ClearTimer, Clipboard
-    from traycreds.engine import Engine, Issued
+    from traycreds.app.engine import Engine, Issued
 
 log = logging.getLogger(__name__)
 Listener = Callable[[], None]
@@ -168,7 +168,7 @@ class AppService:
     @staticmethod
     def _write_targets(roles: Iterable[Role]) -> dict[str, str]:
         """Each role's 'Write to credentials profile' section, for the menu to name."""
-        from traycreds import profiles
+        from traycreds.app import profiles
 
         try:
             shadowed = profiles.shadowed_profiles()
@@ -293,7 +293,7 @@ class AppService:
 
     def write(self, role: str) -> Future[Any] | None:
         def job() -> None:
-            from traycreds import profiles
+            from traycreds.app import profiles
 
             # The name first: one the AWS tools would ignore is refused before any STS call.
             name = profiles.profile_for(self._context().catalog.get(role))
@@ -449,7 +449,7 @@ class AppService:
         try:
             issued = self._issue(name, fresh=True, activate=False)
             if name in self._written:
-                from traycreds import profiles
+                from traycreds.app import profiles
 
                 profiles.write_profile(issued.role, issued.credentials,
                                        profile=self._written[name])
@@ -469,7 +469,7 @@ class AppService:
                     f"{self._advice(name, display)}")
 
     def _clean_expired(self) -> list[str]:
-        from traycreds import profiles
+        from traycreds.app import profiles
 
         cleaned = profiles.clean_expired(self._clock())
         if cleaned:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from traycreds.adapters import paths
-from traycreds.context import Context
+from traycreds.app.context import Context
 from traycreds.core.errors import ExitCode, TraycredsError, UsageError
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def cmd_install_desktop_entry(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, ctx: Context) -> int:
-    from traycreds import doctor
+    from traycreds.cli import doctor
 
     _out(doctor.render(doctor.report(ctx)))
     return 0

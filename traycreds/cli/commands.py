@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from traycreds.adapters import paths
-from traycreds.context import Context, default_shell
+from traycreds.app.context import Context, default_shell
 from traycreds.core import credfile, text
 from traycreds.core.credfile import SectionNotOursError
 from traycreds.core.errors import ConfigError, ExitCode, NotRunningError, UsageError
@@ -338,7 +338,7 @@ def _tell_tray_key_changed(source: str) -> None:
 
 
 def cmd_write(args: argparse.Namespace, ctx: Context) -> int:
-    from traycreds import profiles
+    from traycreds.app import profiles
     from traycreds.core.shells import format_expiration
 
     role = ctx.catalog.get(args.role)
@@ -366,7 +366,7 @@ def cmd_write(args: argparse.Namespace, ctx: Context) -> int:
 def _remove_written(role: Role, override: str | None) -> int:
     """Remove the role's section; without --profile also the one an earlier traycreds wrote
     under the old default name ([ROLE]), which the AWS tools ignored anyway."""
-    from traycreds import profiles
+    from traycreds.app import profiles
 
     target = paths.aws_credentials_file()
     if override:
@@ -385,7 +385,7 @@ def _remove_written(role: Role, override: str | None) -> int:
 
 
 def cmd_clean(args: argparse.Namespace, ctx: Context) -> int:
-    from traycreds import profiles
+    from traycreds.app import profiles
     from traycreds.core.models import utc_now
 
     stale = profiles.remove_stale_temp_files()
@@ -402,7 +402,7 @@ def cmd_clean(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_setup_profiles(args: argparse.Namespace, ctx: Context) -> int:
-    from traycreds import profiles
+    from traycreds.app import profiles
 
     names = sorted(ctx.catalog.roles) if args.all else args.roles
     if not names:
@@ -430,7 +430,7 @@ def cmd_setup_profiles(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _import_key(args: argparse.Namespace, ctx: Context) -> int:
-    from traycreds import profiles
+    from traycreds.app import profiles
 
     source = check_source_name(args.source)
     found = profiles.read_plaintext_key(source)
@@ -499,7 +499,7 @@ def editor_command(editor: str, path: str, platform: str = sys.platform) -> list
 
 
 def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
-    from traycreds import demo
+    from traycreds.cli import demo
 
     return demo.run(tray=not args.no_tray)
 

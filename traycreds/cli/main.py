@@ -137,8 +137,7 @@ def _report(error: TraycredsError) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from traycreds import logs
-    from traycreds.adapters import paths
+    from traycreds.adapters import logs, paths
 
     debug = args.debug or os.environ.get("TRAYCREDS_LOG", "").lower() == "debug"
     logs.setup(None if os.environ.get("TRAYCREDS_NO_LOG_FILE") else paths.log_dir(),

@@ -13,7 +13,7 @@ import sys
 from typing import IO
 
 from traycreds.core.errors import CancelledError, MfaError
-from traycreds.engine import MfaRequest
+from traycreds.core.models import MfaRequest
 
 
 def _tty() -> tuple[IO[str], IO[str]] | None:

@@ -100,3 +100,12 @@ class Problem:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class MfaRequest:
+    """The engine asks a front end for a code: the tray's dialog or the terminal."""
+
+    role: str  # the role the user asked for
+    serial: str  # the MFA device
+    problem: str | None = None  # why the previous code was not taken

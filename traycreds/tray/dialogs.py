@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from traycreds.core.errors import CancelledError, TraycredsError, UsageError
 from traycreds.core.keys import NewKey, check_key_pair, check_source_name
+from traycreds.core.models import MfaRequest
 from traycreds.core.settings import SHELL_NAMES, AppSettings
-from traycreds.engine import MfaRequest
 
 if TYPE_CHECKING:
     import tkinter as tk

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from traycreds.adapters.clipboard.base import ClipboardError, fingerprint
-from traycreds.logs import scrub
+from traycreds.adapters.logs import scrub
 
 
 @dataclass(frozen=True)

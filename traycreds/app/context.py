@@ -19,7 +19,7 @@ from traycreds.core.settings import Settings, parse_settings
 
 if TYPE_CHECKING:
     from traycreds.adapters.keystore import KeyStore
-    from traycreds.engine import Engine, MfaPrompt
+    from traycreds.app.engine import Engine, MfaPrompt
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Context:
                sts_deadline: Callable[[], float] | None = None) -> Engine:
         """``sts_deadline``: read at each STS call (the tray passes its current setting)."""
         from traycreds.adapters.sts import BotoSts
-        from traycreds.engine import Engine
+        from traycreds.app.engine import Engine
 
         deadline = sts_deadline or (lambda: self.settings.app.sts_timeout_seconds)
         return Engine(self.catalog, self.keys, BotoSts(deadline=deadline), prompt_mfa,

@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 
 from traycreds.core.endpoints import Endpoint, sts_endpoint
 from traycreds.core.errors import CancelledError, ConfigError, MfaError
-from traycreds.core.models import Credentials, Identity, Role, utc_now
+from traycreds.core.models import Credentials, Identity, MfaRequest, Role, utc_now
 from traycreds.core.roles import Catalog, Chain, resolve_chain
 
 log = logging.getLogger(__name__)
@@ -50,13 +50,6 @@ class StsPort(Protocol):
 
 class KeyPort(Protocol):
     def get(self, source: str) -> Credentials: ...
-
-
-@dataclass(frozen=True)
-class MfaRequest:
-    role: str  # the role the user asked for
-    serial: str  # the MFA device
-    problem: str | None = None  # why the previous code was not taken
 
 
 # Returns six digits, or raises CancelledError when the user cancels.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from traycreds import __version__
 from traycreds.adapters import paths
-from traycreds.context import Context
+from traycreds.app.context import Context
 from traycreds.core.errors import TraycredsError
 
 Row = tuple[str, str]
@@ -38,7 +38,7 @@ def _guard(probe: Callable[[], str]) -> str:
     except TraycredsError as error:
         return f"error: {error.title}: {error.message}"
     except Exception as exc:  # a broken backend is exactly what doctor should show
-        from traycreds.logs import scrub
+        from traycreds.adapters.logs import scrub
 
         return f"error: {type(exc).__name__}: {scrub(str(exc))[:300]}"
 
