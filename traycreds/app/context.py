@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from traycreds.adapters import paths
+from traycreds.core import shells
 from traycreds.core.awsconfig import read_profiles
 from traycreds.core.errors import ConfigError
 from traycreds.core.models import Problem
@@ -54,7 +55,7 @@ def load_catalog(settings: Settings, problems: list[Problem]) -> Catalog:
 
 
 def default_shell(settings: Settings) -> str:
-    return settings.app.default_shell or ("cmd" if sys.platform == "win32" else "bash")
+    return shells.default_shell(sys.platform, settings.app.default_shell)
 
 
 @dataclass

@@ -11,8 +11,6 @@ import os
 import sys
 
 _SHELL_FLAGS = ("--shell", "-s")
-# context.default_shell's answer when a tray sends none (an older tray).
-_DEFAULT_SHELL = "cmd" if sys.platform == "win32" else "bash"
 
 
 def _parse(argv: list[str]) -> tuple[str, str | None] | None:
@@ -57,7 +55,8 @@ def try_fast(argv: list[str]) -> int | None:
         chosen = shells.normalize_shell(shell) if shell else None
         issued = read_credentials(client.request("credentials", {"role": role},
                                                  timeout=180.0))
-        chosen = chosen or shells.normalize_shell(issued.default_shell or _DEFAULT_SHELL)
+        chosen = chosen or shells.normalize_shell(
+            shells.default_shell(sys.platform, issued.default_shell))
         creds = issued.credentials
         text = (shells.credential_process_json(creds) if chosen == "json"
                 else shells.render(chosen, creds, issued.region))

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 
 from traycreds import __version__
 from traycreds.core.errors import ExitCode, TraycredsError
+from traycreds.core.shells import SHELLS
 
 log = logging.getLogger("traycreds.cli")
-
-SHELL_CHOICES = ("cmd", "powershell", "bash", "zsh", "fish", "dotenv", "json")
 
 EPILOG = """exit codes: 0 ok, 2 usage, 3 configuration, 4 unknown role, 5 keyring,
 6 value unsafe for the shell, 7 cancelled, 8 file, 10 key rejected, 11 wrong secret
@@ -40,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="print lines that set the role's credentials in a shell")
     p.add_argument("role")
-    p.add_argument("--shell", "-s", help="cmd, powershell, bash, zsh, fish, dotenv or json "
+    p.add_argument("--shell", "-s", help=f"{', '.join(SHELLS[:-1])} or {SHELLS[-1]} "
                                          "(default: the settings' default_shell)")
     p.add_argument("--fresh", action="store_true", help="assume the role again even if held")
     p.add_argument("--copy", action="store_true",

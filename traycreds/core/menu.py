@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from traycreds.core.models import Role
+from traycreds.core.shells import MENU_SHELLS
 from traycreds.core.state import AppState, Status
 from traycreds.core.text import time_left
 
-COPY_SHELLS = (("cmd", "cmd.exe"), ("powershell", "PowerShell"), ("bash", "bash/zsh"),
-               ("fish", "fish"))
 MARKS = {Status.IDLE: "○", Status.WORKING: "…", Status.FRESH: "●", Status.EXPIRING: "◔",
          Status.EXPIRED: "✕", Status.ERROR: "⚠"}
 _WRAP = 60
@@ -90,7 +89,7 @@ def _role_menu(state: AppState, role: Role, now: datetime) -> Item:
         items += [Item(f"⚠ {held.error.title}", enabled=False), *_info(held.error.message),
                   SEPARATOR]
     items += [Item(f"Copy for {title}", Action("copy", role.name, shell), enabled=not working)
-              for shell, title in COPY_SHELLS]
+              for shell, title in MENU_SHELLS]
     items += [
         Item(f"Write to credentials profile [{write_target(state, role)}]",
              Action("write", role.name), enabled=not working),

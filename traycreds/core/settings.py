@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from traycreds.core.models import Problem
+from traycreds.core.shells import SHELLS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,7 +50,6 @@ ROLE_KEYS = (
 PRESENTATION_KEYS = ("label", "group", "colour", "order", "favourite", "profile",
                      "auto_refresh")
 _ALIASES = {"color": "colour", "favorite": "favourite"}
-SHELL_NAMES = ("cmd", "powershell", "bash", "zsh", "fish", "dotenv", "json")
 # One STS call, its retries included, ends by this deadline whatever the server does.
 STS_TIMEOUT_RANGE = (5, 120)  # 120: under the 180 s a CLI waits for the tray's answer
 
@@ -149,10 +149,10 @@ def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
         return AppSettings()
     base = AppSettings()
     shell = raw.get("default_shell", base.default_shell)
-    if shell is not None and shell not in SHELL_NAMES:
+    if shell is not None and shell not in SHELLS:
         problems.append(
             Problem(path, None, f"[app] default_shell = {shell!r} is not a known shell.",
-                    f"Use one of: {', '.join(SHELL_NAMES)}.")
+                    f"Use one of: {', '.join(SHELLS)}.")
         )
         shell = None
     warn = raw.get("warn_before_minutes", list(base.warn_before_minutes))

@@ -21,17 +21,28 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from traycreds.core.models import Credentials
 
-SHELLS: tuple[str, ...] = ("cmd", "powershell", "bash", "zsh", "fish", "dotenv", "json")
+# The one list of output formats: settings, the command line's help and the tray's menu
+# read it. (name, title in messages, title in the tray's "Copy for ..." items or None).
+_REGISTRY: tuple[tuple[str, str, str | None], ...] = (
+    ("cmd", "cmd.exe", "cmd.exe"),
+    ("powershell", "PowerShell", "PowerShell"),
+    ("bash", "bash", "bash/zsh"),  # the same lines serve zsh: one menu item for both
+    ("zsh", "zsh", None),
+    ("fish", "fish", "fish"),
+    ("dotenv", ".env file", None),
+    ("json", "JSON (credential_process)", None),
+)
+SHELLS: tuple[str, ...] = tuple(name for name, _, _ in _REGISTRY)
+SHELL_TITLES: dict[str, str] = {name: title for name, title, _ in _REGISTRY}
+# The tray's "Copy for ..." items, in menu order.
+MENU_SHELLS: tuple[tuple[str, str], ...] = tuple((name, menu) for name, _, menu in _REGISTRY
+                                                 if menu is not None)
 
-SHELL_TITLES: dict[str, str] = {
-    "cmd": "cmd.exe",
-    "powershell": "PowerShell",
-    "bash": "bash",
-    "zsh": "zsh",
-    "fish": "fish",
-    "dotenv": ".env file",
-    "json": "JSON (credential_process)",
-}
+
+def default_shell(platform: str, configured: str | None = None) -> str:
+    """The settings' default_shell, else what this platform's terminal runs."""
+    return configured or ("cmd" if platform == "win32" else "bash")
+
 
 _ALIASES: dict[str, str] = {
     "windows-cmd": "cmd",

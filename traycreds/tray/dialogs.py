@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from traycreds.core.errors import CancelledError, TraycredsError, UsageError
 from traycreds.core.keys import NewKey, check_key_pair, check_source_name
 from traycreds.core.models import MfaRequest
-from traycreds.core.settings import SHELL_NAMES, AppSettings
+from traycreds.core.settings import AppSettings
+from traycreds.core.shells import SHELLS
 
 if TYPE_CHECKING:
     import tkinter as tk
@@ -636,7 +637,7 @@ def _settings_dialog(ui: _Ui, future: Future[Any], current: AppSettings) -> None
 
     shown_default = platform_shell()
     row_label("Default shell", 1)
-    shell = ttk.Combobox(body, values=SHELL_NAMES, state="readonly", width=14)
+    shell = ttk.Combobox(body, values=SHELLS, state="readonly", width=14)
     shell.set(current.default_shell or shown_default)
     shell.grid(row=1, column=1, sticky="w", pady=4)
 
