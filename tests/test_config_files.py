@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
+from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from traycreds.core import ini
 from traycreds.core.awsconfig import read_profiles
-from traycreds.core.settings import parse_settings
+from traycreds.core.errors import UsageError
+from traycreds.core.settings import (
+    format_minutes,
+    parse_clear_seconds,
+    parse_minutes,
+    parse_settings,
+)
 
 CONFIG = """\
 # my AWS config
@@ -187,3 +196,50 @@ def test_a_first_header_missing_its_bracket_still_names_its_profile() -> None:
     assert profiles["stage"].values == {"region": "y"}
     assert [(p.line, p.role) for p in problems] == [(1, "stage"), (4, "stage"), (5, "stage")]
     assert profiles["stage"].problem == problems[0]
+
+
+# The Settings dialog and the settings file take the same values: a file the dialog shows can be
+# saved unchanged, and the dialog writes nothing the file then refuses. (text, accepted)
+WARN_BOUNDARIES = [("0", False), ("-5", False), ("0.001", True), ("0.5", True),
+                   ("14.9667", True), ("1440", True), ("1440.001", False), ("1441", False),
+                   ("99999", False)]
+CLEAR_BOUNDARIES = [("-1", False), ("0", True), ("1", True), ("3600", True), ("3601", False),
+                    ("86400", False)]
+
+
+def _dialog_takes(parse: Callable[[str], object], text: str) -> object:
+    try:
+        return parse(text)
+    except UsageError:
+        return None
+
+
+@pytest.mark.parametrize(("text", "accepted"), WARN_BOUNDARIES)
+def test_dialog_and_file_take_the_same_warnings(text: str, accepted: bool) -> None:
+    parsed, problems = parse_settings(f"[app]\nwarn_before_minutes = [{text}]\n", "/s")
+    from_dialog = _dialog_takes(parse_minutes, text)
+    assert (problems == [], from_dialog is not None) == (accepted, accepted)
+    if accepted:
+        assert from_dialog == parsed.app.warn_before_minutes
+
+
+@pytest.mark.parametrize(("text", "accepted"), CLEAR_BOUNDARIES)
+def test_dialog_and_file_take_the_same_clear_seconds(text: str, accepted: bool) -> None:
+    parsed, problems = parse_settings(f"[app]\nclipboard_clear_seconds = {text}\n", "/s")
+    from_dialog = _dialog_takes(parse_clear_seconds, text)
+    assert (problems == [], from_dialog is not None) == (accepted, accepted)
+    if accepted:
+        assert from_dialog == parsed.app.clipboard_clear_seconds
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1500, allow_nan=False) | st.integers(0, 1500),
+                max_size=4))
+def test_warnings_from_the_file_show_in_the_dialog_as_they_are(minutes: list[float]) -> None:
+    parsed, problems = parse_settings(
+        f"[app]\nwarn_before_minutes = [{', '.join(map(repr, minutes))}]\n", "/s")
+    shown = format_minutes(parsed.app.warn_before_minutes)
+    if problems:  # refused by the file: then by the dialog too
+        with pytest.raises(UsageError):
+            parse_minutes(", ".join(format(Decimal(repr(m)), "f") for m in minutes))
+    else:
+        assert parse_minutes(shown) == parsed.app.warn_before_minutes

@@ -24,7 +24,13 @@ from tests.support import posix_only, require_module, screenshot
 from traycreds.core.errors import CancelledError, UsageError
 from traycreds.core.keys import NewKey
 from traycreds.core.models import MfaRequest
-from traycreds.core.settings import AppSettings
+from traycreds.core.settings import (
+    AppSettings,
+    format_minutes,
+    parse_clear_seconds,
+    parse_minutes,
+)
+from traycreds.core.shells import default_shell
 from traycreds.tray.dialogs import (
     ABOUT_TITLE,
     MFA_TITLE,
@@ -32,10 +38,6 @@ from traycreds.tray.dialogs import (
     SETTINGS_TITLE,
     DialogsUnavailableError,
     TkDialogs,
-    format_minutes,
-    parse_clear_seconds,
-    parse_minutes,
-    platform_shell,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -275,7 +277,7 @@ def test_settings_unchanged_keep_the_platform_default(
     wait_window(SETTINGS_TITLE)
     press("Return")
     assert answer.result(timeout=ANSWER_TIMEOUT) == current  # default_shell stays None
-    assert platform_shell() == ("cmd" if sys.platform == "win32" else "bash")
+    assert default_shell(sys.platform) == ("cmd" if sys.platform == "win32" else "bash")
 
     answer = worker.submit(dialogs.ask_settings, current)
     wait_window(SETTINGS_TITLE)
@@ -329,7 +331,8 @@ def test_stop_cancels_a_pending_question(desktop: None, worker: ThreadPoolExecut
 # and abort the process ("Tcl_AsyncDelete: async handler deleted by the wrong thread").
 _WRONG_THREAD_SCRIPT = """
 import gc, logging, threading
-from traycreds.tray.dialogs import TkDialogs, _window
+from traycreds.tray.dialogs import TkDialogs
+from traycreds.tray.dialogs.widgets import window as _window
 
 records = []
 class Keep(logging.Handler):

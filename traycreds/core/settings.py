@@ -26,6 +26,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from traycreds.core.errors import UsageError
 from traycreds.core.models import Problem
 from traycreds.core.shells import SHELLS
 
@@ -52,15 +53,22 @@ PRESENTATION_KEYS = ("label", "group", "colour", "order", "favourite", "profile"
 _ALIASES = {"color": "colour", "favorite": "favourite"}
 # One STS call, its retries included, ends by this deadline whatever the server does.
 STS_TIMEOUT_RANGE = (5, 120)  # 120: under the 180 s a CLI waits for the tray's answer
+# What the settings file and the Settings dialog both accept: one definition for both, so a
+# file the dialog shows can always be saved again and the dialog writes nothing the file refuses.
+MAX_WARN_MINUTES = 24 * 60  # a warning earlier than a day before expiry says nothing
+MAX_CLEAR_SECONDS = 3600
+_SEPARATORS = re.compile(r"[\s,;]+")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits: no '1e3', no full-width digits
 
 # What 'config edit' and 'Open settings file' create when there is no settings file yet.
-SETTINGS_TEMPLATE = '''# traycreds settings. Roles come from ~/.aws/config (profiles with role_arn);
+SETTINGS_TEMPLATE = f'''\
+# traycreds settings. Roles come from ~/.aws/config (profiles with role_arn);
 # this file adds presentation to them, or defines roles of its own.
 
 [app]
 # default_shell = "bash"          # cmd, powershell, bash, zsh, fish, dotenv, json
-# warn_before_minutes = [15, 5]
-# clipboard_clear_seconds = 45    # 0 = never clear
+# warn_before_minutes = [15, 5]   # minutes before expiry, each at most {MAX_WARN_MINUTES}
+# clipboard_clear_seconds = 45    # 0 = never clear; at most {MAX_CLEAR_SECONDS}
 # sts_timeout_seconds = 30        # give up on an STS call after this (5 to 120)
 
 # [roles.prod-admin]              # presentation for a role in ~/.aws/config
@@ -144,6 +152,91 @@ def _sts_timeout(raw: dict[str, Any], base: AppSettings, path: str,
     return base.sts_timeout_seconds
 
 
+def warn_minutes_ok(value: object) -> bool:
+    """One warn_before_minutes entry: minutes above 0 (0.5 is fine), at most a day."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and 0 < value <= MAX_WARN_MINUTES)
+
+
+def clear_seconds_ok(value: object) -> bool:
+    """clipboard_clear_seconds: whole seconds from 0 (never clear) to an hour."""
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and 0 <= value <= MAX_CLEAR_SECONDS)
+
+
+def _warnings(values: list[Any] | tuple[Any, ...]) -> tuple[float, ...]:
+    """Largest first, no duplicates; 15.0 is 15."""
+    unique = {int(m) if float(m).is_integer() else m for m in values}
+    return tuple(sorted(unique, reverse=True))
+
+
+def parse_minutes(text: str) -> tuple[float, ...]:
+    """The Settings dialog's warnings: '15, 5' -> (15, 5); '' means no warnings.
+
+    The same values warn_before_minutes accepts in the file (``warn_minutes_ok``).
+    """
+    values: list[float] = []
+    for part in _SEPARATORS.split(text.strip()):
+        if not part:
+            continue
+        minutes = float(part) if _DECIMAL.fullmatch(part) else None
+        if minutes is None or not warn_minutes_ok(minutes):
+            raise UsageError(f"Warnings: {part!r} is not a number of minutes above 0 (at most "
+                             f"{MAX_WARN_MINUTES}). Write them like: 15, 5")
+        values.append(minutes)
+    return _warnings(values)
+
+
+def format_minutes(minutes: tuple[float, ...]) -> str:
+    """The text ``parse_minutes`` reads back as the same values (no rounding, no exponent)."""
+    from decimal import Decimal  # only the dialog needs it: kept off the CLI's imports
+
+    def one(value: float) -> str:
+        if float(value).is_integer():
+            return str(int(value))
+        return format(Decimal(repr(float(value))), "f")
+
+    return ", ".join(one(m) for m in minutes)
+
+
+def parse_clear_seconds(text: str) -> int:
+    """The Settings dialog's clipboard_clear_seconds (``clear_seconds_ok``)."""
+    text = text.strip()
+    try:
+        seconds = int(text) if text.isascii() and text.isdigit() else None
+    except ValueError:  # more digits than int() reads (4300): far past the limit anyway
+        seconds = None
+    if seconds is None or not clear_seconds_ok(seconds):
+        raise UsageError(f"Clear the clipboard after: use whole seconds from 0 to "
+                         f"{MAX_CLEAR_SECONDS} (0 never clears).")
+    return seconds
+
+
+def _warn_minutes(raw: dict[str, Any], base: AppSettings, path: str,
+                  problems: list[Problem]) -> tuple[float, ...]:
+    warn = raw.get("warn_before_minutes", list(base.warn_before_minutes))
+    if isinstance(warn, list) and all(warn_minutes_ok(m) for m in warn):
+        return _warnings(warn)
+    problems.append(
+        Problem(path, None, f"[app] warn_before_minutes must be a list of minutes above 0, "
+                f"each at most {MAX_WARN_MINUTES}.", "For example: warn_before_minutes = [15, 5]")
+    )
+    return base.warn_before_minutes
+
+
+def _clear_seconds(raw: dict[str, Any], base: AppSettings, path: str,
+                   problems: list[Problem]) -> int:
+    clear = raw.get("clipboard_clear_seconds", base.clipboard_clear_seconds)
+    if clear_seconds_ok(clear):
+        return int(clear)
+    problems.append(
+        Problem(path, None, f"[app] clipboard_clear_seconds must be a whole number of seconds "
+                f"from 0 to {MAX_CLEAR_SECONDS}.",
+                "For example: clipboard_clear_seconds = 45 (0 never clears).")
+    )
+    return base.clipboard_clear_seconds
+
+
 def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
     if not isinstance(raw, dict):
         return AppSettings()
@@ -155,21 +248,8 @@ def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
                     f"Use one of: {', '.join(SHELLS)}.")
         )
         shell = None
-    warn = raw.get("warn_before_minutes", list(base.warn_before_minutes))
-    if not (isinstance(warn, list) and all(isinstance(m, (int, float)) and not
-                                           isinstance(m, bool) and m > 0 for m in warn)):
-        problems.append(
-            Problem(path, None, "[app] warn_before_minutes must be a list of minutes > 0.",
-                    "For example: warn_before_minutes = [15, 5]")
-        )
-        warn = list(base.warn_before_minutes)
-    clear = raw.get("clipboard_clear_seconds", base.clipboard_clear_seconds)
-    if not isinstance(clear, int) or clear < 0:
-        problems.append(
-            Problem(path, None, "[app] clipboard_clear_seconds must be a whole number >= 0.",
-                    "For example: clipboard_clear_seconds = 45 (0 never clears).")
-        )
-        clear = base.clipboard_clear_seconds
+    warn = _warn_minutes(raw, base, path, problems)
+    clear = _clear_seconds(raw, base, path, problems)
     sts_timeout = _sts_timeout(raw, base, path, problems)
     flags = {}
     for key in ("auto_refresh", "clean_expired"):
@@ -180,7 +260,7 @@ def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
         flags[key] = value
     return AppSettings(
         default_shell=shell,
-        warn_before_minutes=tuple(sorted(set(warn), reverse=True)),
+        warn_before_minutes=warn,
         clipboard_clear_seconds=clear,
         sts_timeout_seconds=sts_timeout,
         **flags,
