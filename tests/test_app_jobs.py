@@ -35,7 +35,7 @@ def run_value() -> str | None:
     """The traycreds value of HKCU\\...\\Run (Windows' start at login), read with winreg."""
     import winreg
 
-    from traycreds.adapters.autostart import RUN_KEY
+    from traycreds.adapters.autostart.windows import RUN_KEY
 
     try:
         with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
@@ -48,7 +48,7 @@ def test_settings_save_keeps_comments_and_toggles_start_at_login(
         aws_env: Any, user_settings: Path) -> None:
     settings = user_settings
     if sys.platform == "win32":  # the lane's registry is shared by its tests: start from off
-        from traycreds.adapters.autostart import WindowsAutostart
+        from traycreds.adapters.autostart.windows import WindowsAutostart
 
         WindowsAutostart().disable()
     settings.parent.mkdir(parents=True, exist_ok=True)

@@ -33,17 +33,18 @@ import pytest
 
 from tests.support import REPO_ROOT, WINDOWS, AwsEnv, posix_only, screenshot, windows_only
 from tests.support.fakes import WinRegistry
-from traycreds.adapters import autostart
-from traycreds.adapters.autostart import (
+from traycreds.adapters import autostart, desktop_entry
+from traycreds.adapters.autostart import launch_command
+from traycreds.adapters.autostart import windows as windows_autostart
+from traycreds.adapters.autostart.linux import LinuxAutostart
+from traycreds.adapters.autostart.macos import MacAutostart
+from traycreds.adapters.autostart.windows import (
     RUN_KEY,
     STARTUP_APPROVED_KEY,
-    LinuxAutostart,
-    MacAutostart,
     WindowsAutostart,
-    desktop_exec,
-    launch_command,
     windows_command_line,
 )
+from traycreds.adapters.desktop_entry import desktop_exec
 from traycreds.core.errors import TraycredsError
 
 KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS docs' example id, built at run time
@@ -309,12 +310,12 @@ def test_linux_next_login_starts_a_tray_that_docks(aws_env: AwsEnv, tmp_path: Pa
 def test_linux_desktop_entry_and_icon_are_installed_and_removed(tmp_path: Path) -> None:
     from PIL import Image
 
-    from traycreds.cli.admin import write_icon_png
+    from traycreds.tray.front import TrayFront
 
     data = tmp_path / "data"
     env = {"XDG_DATA_HOME": str(data)}
-    paths = autostart.install_desktop_entry(write_icon_png, command=["/a b/traycreds", "tray"],
-                                            env=env)
+    paths = desktop_entry.install_desktop_entry(TrayFront().write_icon_png,
+                                                command=["/a b/traycreds", "tray"], env=env)
     assert paths.launcher == data / "applications" / "traycreds.desktop"
     assert paths.icon == data / "icons" / "hicolor" / "256x256" / "apps" / "traycreds.png"
     fields = parse_desktop_entry(paths.launcher)
@@ -322,9 +323,9 @@ def test_linux_desktop_entry_and_icon_are_installed_and_removed(tmp_path: Path) 
     assert "X-GNOME-Autostart-enabled" not in fields
     with Image.open(paths.icon) as icon:
         assert (icon.format, icon.size, icon.mode) == ("PNG", (256, 256), "RGBA")
-    assert set(autostart.remove_desktop_entry(env)) == {paths.launcher, paths.icon}
+    assert set(desktop_entry.remove_desktop_entry(env)) == {paths.launcher, paths.icon}
     assert not paths.launcher.exists() and not paths.icon.exists()
-    assert autostart.remove_desktop_entry(env) == []
+    assert desktop_entry.remove_desktop_entry(env) == []
 
 
 @posix_only("install-desktop-entry is for Linux desktops; Windows refuses it")
@@ -532,8 +533,8 @@ def sandbox(registry: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A key of its own under HKCU\\Software for tests that lock a key: RUN_KEY and
     STARTUP_APPROVED_KEY point into it (same last parts), so no real login item is locked."""
     root = rf"Software\traycreds-tests\{uuid.uuid4().hex}"
-    monkeypatch.setattr(autostart, "RUN_KEY", root + r"\CurrentVersion\Run")
-    monkeypatch.setattr(autostart, "STARTUP_APPROVED_KEY",
+    monkeypatch.setattr(windows_autostart, "RUN_KEY", root + r"\CurrentVersion\Run")
+    monkeypatch.setattr(windows_autostart, "STARTUP_APPROVED_KEY",
                         root + r"\Explorer\StartupApproved\Run")
     yield root
     if WINDOWS:
@@ -570,8 +571,8 @@ def deny_values(api: Any, path: str) -> None:
 
 def test_windows_unreadable_task_manager_switch_is_an_error_that_says_where(
         registry: Any, sandbox: str) -> None:
-    reg_set(registry, autostart.RUN_KEY, "traycreds", f'"{APP}\\traycredsw.exe" tray')
-    deny_values(registry, autostart.STARTUP_APPROVED_KEY)
+    reg_set(registry, windows_autostart.RUN_KEY, "traycreds", f'"{APP}\\traycredsw.exe" tray')
+    deny_values(registry, windows_autostart.STARTUP_APPROVED_KEY)
     with pytest.raises(TraycredsError) as caught:
         WindowsAutostart(registry, WINDOWED).status()
     assert "StartupApproved\\Run" in caught.value.message
@@ -580,7 +581,7 @@ def test_windows_unreadable_task_manager_switch_is_an_error_that_says_where(
 
 def test_windows_refused_access_is_an_error_that_says_where(registry: Any,
                                                            sandbox: str) -> None:
-    deny_values(registry, autostart.RUN_KEY)
+    deny_values(registry, windows_autostart.RUN_KEY)
     with pytest.raises(TraycredsError) as caught:
         WindowsAutostart(registry, WINDOWED).enable()
     assert "CurrentVersion\\Run" in caught.value.message
@@ -684,6 +685,22 @@ def test_for_platform_picks_each_mechanism() -> None:
     assert isinstance(autostart.for_platform("linux"), LinuxAutostart)
     assert isinstance(autostart.for_platform("darwin"), MacAutostart)
     assert isinstance(autostart.for_platform("win32"), WindowsAutostart)
+
+
+@pytest.mark.parametrize("module", ["windows", "macos", "linux"])
+def test_a_platforms_module_loads_no_other_platform(module: str) -> None:
+    """One module per platform: loading one (as for_platform does) loads none of the others,
+    and only Linux's loads the desktop entry (its file format)."""
+    code = (f"import json, sys; import traycreds.adapters.autostart.{module}; "
+            "print(json.dumps([m for m in sys.modules "
+            "if m.startswith(('traycreds.adapters.autostart.', 'traycreds.adapters.desktop_'))]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=REPO_ROOT)
+    loaded = set(json.loads(out.stdout.splitlines()[-1]))
+    expected = {f"traycreds.adapters.autostart.{name}" for name in ("base", "launch", module)}
+    if module == "linux":
+        expected.add("traycreds.adapters.desktop_entry")
+    assert loaded == expected
 
 
 # --- uninstall-data: what the uninstaller runs when the user asks to remove everything ------
