@@ -26,28 +26,31 @@ from typing import Any
 import pytest
 
 from tests.support import REPO_ROOT
-from traycreds.channel import client
+from traycreds.channel import address, client, handshake
+from traycreds.channel.address import read_key
 from traycreds.channel.client import (
+    ChannelAuthError,
+    NoAnswerError,
+    TrayStoppedError,
+    request,
+)
+from traycreds.channel.handshake import (
     MAGIC,
     REFUSED,
-    ChannelAuthError,
     KeyRefusedError,
-    NoAnswerError,
-    SocketFrames,
-    TrayStoppedError,
     UnprovenPeerError,
     client_handshake,
-    read_key,
-    request,
     server_handshake,
 )
+from traycreds.channel.listen import AlreadyServingError
 from traycreds.channel.protocol import (
     MAX_MESSAGE,
     ProtocolError,
     decode_response,
     encode_request,
 )
-from traycreds.channel.server import AlreadyServingError, ChannelServer
+from traycreds.channel.server import ChannelServer
+from traycreds.channel.wire import SocketFrames
 from traycreds.core.errors import ExitCode, MfaError, NotRunningError, TraycredsError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets and file modes")
@@ -363,13 +366,13 @@ def test_a_foreign_handshake_is_named_and_gets_no_request(runtime: Path,
 
 
 def test_the_handshake_hmac_is_the_standard_one() -> None:
-    """client.hmac_sha256 (builtin SHA-256, no OpenSSL to load) against the hmac module."""
+    """handshake.hmac_sha256 (builtin SHA-256, no OpenSSL to load) against the hmac module."""
     import hmac
 
     for size in (0, 1, 32, 63, 64, 65, 200):
         key = os.urandom(size)
         for message in (b"", b"traycreds-client" + os.urandom(32), os.urandom(1000)):
-            assert client.hmac_sha256(key, message) == hmac.digest(key, message, "sha256")
+            assert handshake.hmac_sha256(key, message) == hmac.digest(key, message, "sha256")
 
 
 @pytest.mark.parametrize("who_is_wrong", ["client", "tray"])
@@ -389,7 +392,7 @@ def test_the_handshake_refuses_a_wrong_key_either_way(who_is_wrong: str) -> None
                 nonce = os.urandom(32)
                 tray_end.send(MAGIC + nonce, soon())
                 reply = tray_end.recv(256, soon())
-                tray_end.send(client._proof(other, b"traycreds-server", reply[32:]), soon())
+                tray_end.send(handshake._proof(other, b"traycreds-server", reply[32:]), soon())
             outcome.append(None)
         except BaseException as error:
             outcome.append(error)
@@ -495,7 +498,7 @@ def test_an_oversized_answer_is_refused_by_the_client(runtime: Path) -> None:
 
 def test_the_client_finds_the_folder_the_tray_uses(monkeypatch: pytest.MonkeyPatch,
                                                    tmp_path: Path) -> None:
-    """client.runtime_folder() repeats instance.runtime_dir()'s common cases without pathlib:
+    """address.runtime_folder() repeats instance.runtime_dir()'s common cases without pathlib:
     they must agree."""
     from traycreds.adapters.instance import runtime_dir
 
@@ -511,7 +514,7 @@ def test_the_client_finds_the_folder_the_tray_uses(monkeypatch: pytest.MonkeyPat
                 monkeypatch.delenv(name, raising=False)
             else:
                 monkeypatch.setenv(name, value)
-        assert Path(client.runtime_folder()) == runtime_dir(), env
+        assert Path(address.runtime_folder()) == runtime_dir(), env
 
 
 # --- another Unix user -----------------------------------------------------------------------

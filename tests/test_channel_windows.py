@@ -24,8 +24,9 @@ import pytest
 from tests.support import WINDOWS, windows_only
 from traycreds.adapters import instance
 from traycreds.adapters.instance import mutex_name, pipe_name, windows_object_name
-from traycreds.channel import client, winpipe
-from traycreds.channel.client import NoAnswerError, UntrustedTrayError
+from traycreds.channel import address, client, handshake, winpipe, winsecurity, wire
+from traycreds.channel.address import UntrustedTrayError
+from traycreds.channel.client import NoAnswerError
 from traycreds.core.errors import TraycredsError
 
 SID = "S-1-5-21-1111111111-2222222222-3333333333-1001"
@@ -39,7 +40,7 @@ needs_win32 = windows_only("the real named pipe (kernel32 under wine on the lane
 
 
 def test_pipe_dacl_grants_only_this_user_and_system() -> None:
-    sddl = winpipe.pipe_sddl(SID)
+    sddl = winsecurity.pipe_sddl(SID)
     assert sddl == f"D:P(A;;GA;;;{SID})(A;;GA;;;SY)"
     # Protected (nothing inherited) and none of the default descriptor's extra grants:
     # Everyone (WD) and Anonymous logon (AN) read, Administrators (BA) full control.
@@ -107,7 +108,7 @@ def _server(handlers: dict[str, Any] | None = None) -> Any:
 
 def _write_key(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    client.key_file(folder).write_text("ab" * client.KEY_BYTES + "\n")
+    address.key_file(folder).write_text("ab" * address.KEY_BYTES + "\n")
 
 
 @needs_win32
@@ -115,7 +116,7 @@ def test_request_and_answer_through_the_pipe(folder: Path) -> None:
     with _server() as server:
         assert server.address == pipe_name()
         assert server.address.startswith("\\\\.\\pipe\\traycreds-")
-        key = client.key_file(folder)
+        key = address.key_file(folder)
         assert key.name == f"channel-s{instance.windows_session()}.key"
         assert client.request("echo", {"n": 1}, timeout=10) == {"n": 1}
         assert client.request("hello", timeout=10)["pid"] > 0
@@ -129,7 +130,7 @@ def test_the_pipe_carries_our_dacl(folder: Path) -> None:
     try:
         handle = listener.pending_handle
         assert handle is not None
-        assert winpipe.pipe_dacl(handle) == winpipe.pipe_sddl(winpipe.own_sid())
+        assert winsecurity.pipe_dacl(handle) == winsecurity.pipe_sddl(winsecurity.own_sid())
     finally:
         listener.close()
 
@@ -160,7 +161,7 @@ def test_the_real_create_named_pipe_gets_the_flags(folder: Path,
 
 @needs_win32
 def test_a_second_server_on_the_name_fails(folder: Path) -> None:
-    from traycreds.channel.server import AddressTakenError
+    from traycreds.channel.listen import AddressTakenError
 
     with _server():
         second = _server()
@@ -272,7 +273,7 @@ def test_frames_keep_their_semantics(pipe_pair: tuple[Any, Any]) -> None:
     sender = threading.Thread(target=lambda: (far.send(b"y" * 200_000, deadline),
                                               far.send(b"after", deadline)), daemon=True)
     sender.start()
-    with pytest.raises(client.FrameTooLargeError):
+    with pytest.raises(wire.FrameTooLargeError):
         near.recv(1000, deadline)
     assert near.recv(1000, deadline) == b"after"  # the large one was dropped whole
     sender.join(SLOW)
@@ -307,7 +308,7 @@ def test_the_tray_drops_a_client_of_another_user(folder: Path,
     with _server() as server:
         near = winpipe.connect(server.address, 5)
         try:  # our own: the tray's challenge comes
-            assert near.recv(256, time.monotonic() + SLOW).startswith(client.MAGIC)
+            assert near.recv(256, time.monotonic() + SLOW).startswith(handshake.MAGIC)
         finally:
             near.close()
         monkeypatch.setattr(winpipe, "process_sid", lambda pid: OTHER_SID)

@@ -25,9 +25,10 @@ import pytest
 
 from tests.support import REPO_ROOT, AwsEnv
 from traycreds.channel import client
-from traycreds.channel.client import SocketFrames, server_handshake
+from traycreds.channel.handshake import server_handshake
 from traycreds.channel.protocol import MAX_MESSAGE, decode_request, encode_result
 from traycreds.channel.server import HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, ChannelServer
+from traycreds.channel.wire import SocketFrames
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="RLIMIT_CORE, PR_SET_DUMPABLE and /proc are Linux's")

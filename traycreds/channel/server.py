@@ -6,7 +6,8 @@ clients are rejected and the client process's user SID is checked (winpipe.py); 
 platform the peer must prove, by HMAC challenge, that it
 read ``channel.key`` (0600, a fresh 32-byte secret per tray session). The tray proves the
 same to the client, so a program squatting on the address learns nothing. The handshake and
-the framing are in client.py; the tray's side is the same code, one request per connection.
+the framing are in handshake.py and wire.py; the tray's side is the same code, one request per
+connection. Claiming the address (socket or pipe) is listen.py's.
 
 Threads: the accept loop runs in one daemon thread and hands each connection to its own
 short-lived thread, since a handler may wait minutes (an MFA dialog). Handlers therefore run
@@ -18,11 +19,8 @@ authenticate and send its request, so an idle one gives its place back soon.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
 import os
-import socket
 import sys
 import threading
 import time
@@ -33,18 +31,11 @@ from typing import Any
 
 import traycreds
 from traycreds.adapters.atomic import write_atomic
-from traycreds.adapters.instance import RUNTIME_DIR_ENV, RuntimeDirError, ensure_runtime_dir
-from traycreds.channel.client import (
-    KEY_BYTES,
-    Frames,
-    FrameTooLargeError,
-    HandshakeError,
-    channel_address,
-    connect,
-    key_file,
-    peer_uid,
-    server_handshake,
-)
+from traycreds.adapters.instance import RuntimeDirError, ensure_runtime_dir
+from traycreds.channel import listen
+from traycreds.channel.address import KEY_BYTES, channel_address, key_file
+from traycreds.channel.handshake import HandshakeError, server_handshake
+from traycreds.channel.listen import Listener
 from traycreds.channel.protocol import (
     MAX_MESSAGE,
     VERSION,
@@ -53,10 +44,11 @@ from traycreds.channel.protocol import (
     encode_error,
     encode_result,
 )
+from traycreds.channel.wire import Frames, FrameTooLargeError
 from traycreds.core.errors import TraycredsError
 
 if sys.platform != "win32":
-    from traycreds.channel.client import SocketFrames
+    from traycreds.channel.wire import SocketFrames, peer_uid
 else:
     from traycreds.channel import winpipe
 
@@ -66,18 +58,6 @@ Handler = Callable[[dict[str, Any]], Any]
 HANDSHAKE_TIMEOUT = 5.0  # seconds a client has to authenticate and send its request
 MAX_CONNECTIONS = 32  # open at once; more are closed at once (each would need a thread)
 SEND_TIMEOUT = 30.0  # seconds a client has to take its answer
-_MAX_UNIX_PATH = 103  # sun_path: 104 bytes on macOS, 108 on Linux, the final NUL included
-
-
-class AlreadyServingError(TraycredsError):
-    title = "traycreds is already running"
-
-
-class AddressTakenError(AlreadyServingError):
-    """Another program (not this user's live tray) holds the channel's name: the user is told
-    (tray/main.py notifies), since command-line calls then work without the tray."""
-
-    title = "traycreds channel unavailable"
 
 
 class ChannelServer:
@@ -96,7 +76,7 @@ class ChannelServer:
         self._open = 0  # connections being served (for tests and the log)
         self._open_lock = threading.Lock()
         self._turned_away = 0
-        self._listener: _Listener | None = None
+        self._listener: Listener | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._key = b""
@@ -117,13 +97,13 @@ class ChannelServer:
         # hashlib and OpenSSL's libcrypto (~4 MiB) into the idle tray for nothing else.
         key = os.urandom(KEY_BYTES)
         if sys.platform == "win32":
-            listener = _listen_pipe(address)
+            listener = listen.pipe_listener(address)
         else:
-            _check_unix_path(address)
-            _remove_stale(address)
+            listen.check_unix_path(address)
+            listen.remove_stale(address)
             # write_atomic keeps an existing file's mode: start from no file, so it is 0600.
             key_path.unlink(missing_ok=True)
-            listener = _listen_unix(address)
+            listener = listen.unix_listener(address)
         try:
             write_atomic(key_path, key.hex() + "\n", mode=0o600)
         except OSError as error:
@@ -142,9 +122,7 @@ class ChannelServer:
         if listener is None:
             return
         self._stopping.set()
-        # Closing a listening socket does not wake a thread blocked in accept(): connect.
-        with contextlib.suppress(OSError):
-            connect(self.address, 1.0).close()
+        listen.wake(self.address)  # a thread blocked in accept() wakes only for a client
         if self._thread is not None:
             self._thread.join(2.0)
         listener.close()
@@ -194,7 +172,7 @@ class ChannelServer:
         with self._open_lock:
             return self._open
 
-    def _serve(self, listener: _Listener) -> None:
+    def _serve(self, listener: Listener) -> None:
         while not self._stopping.is_set():
             try:
                 conn = listener.accept()
@@ -264,7 +242,7 @@ def _error_answer(error: TraycredsError) -> bytes:
 
 
 def _same_user(conn: Frames) -> bool:
-    """The peer's uid must be ours (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS: client.py's
+    """The peer's uid must be ours (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS: wire.py's
     peer_uid, the check the client makes of the tray). Windows: the client process's user SID
     (winpipe.py), on top of the pipe's DACL."""
     if sys.platform == "win32":
@@ -274,96 +252,3 @@ def _same_user(conn: Frames) -> bool:
     assert isinstance(conn, SocketFrames)
     uid = peer_uid(conn.sock)
     return uid is None or uid == os.geteuid()
-
-
-def _check_unix_path(address: str) -> None:
-    size = len(os.fsencode(address))
-    if size > _MAX_UNIX_PATH:
-        raise RuntimeDirError(
-            f"The socket path {address} is too long for a Unix socket ({size} bytes, at most "
-            f"{_MAX_UNIX_PATH}). Set {RUNTIME_DIR_ENV} to a shorter folder.")
-
-
-def _remove_stale(address: str) -> None:
-    """A socket file whose tray was killed refuses connections: remove it. One that accepts
-    belongs to a live traycreds: leave it (and its key) alone."""
-    if not os.path.lexists(address):
-        return
-    try:
-        connect(address, 1.0).close()
-    except TimeoutError:
-        raise AlreadyServingError(f"A traycreds serving {address} is alive but does not "
-                                  "accept connections. Quit it and start again.") from None
-    except OSError:
-        log.info("channel: removing %s, left behind by a traycreds that stopped", address)
-        Path(address).unlink(missing_ok=True)
-        return
-    raise AlreadyServingError(f"Another traycreds already serves {address}.")
-
-
-class _Listener:
-    """Accepts connections as Frames: a Unix socket, or winpipe's PipeListener."""
-
-    def accept(self) -> Frames:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-
-if sys.platform != "win32":
-
-    class _UnixListener(_Listener):
-        def __init__(self, sock: socket.socket) -> None:
-            self._sock = sock
-
-        def accept(self) -> Frames:
-            conn, _ = self._sock.accept()
-            return SocketFrames(conn)
-
-        def close(self) -> None:
-            self._sock.close()  # stop() removes the socket file
-
-
-def _listen_unix(address: str) -> _Listener:
-    if sys.platform == "win32":
-        raise NotImplementedError
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o077)  # bind() creates the file: make it private from its first moment
-    try:
-        sock.bind(address)
-        sock.listen(64)
-    except OSError as error:
-        sock.close()
-        if error.errno == errno.EADDRINUSE:
-            raise AlreadyServingError(f"Another traycreds just claimed {address}.") from None
-        raise RuntimeDirError(f"Cannot listen at {address}: {error.strerror or error}.") from None
-    finally:
-        os.umask(old)
-    os.chmod(address, 0o600)
-    return _UnixListener(sock)
-
-
-if sys.platform == "win32":
-
-    class _PipeListener(_Listener):
-        def __init__(self, listener: winpipe.PipeListener) -> None:
-            self._listener = listener
-
-        def accept(self) -> Frames:
-            return self._listener.accept()
-
-        def close(self) -> None:
-            self._listener.close()
-
-    def _listen_pipe(address: str) -> _Listener:
-        try:  # the first instance claims the name: fails if anyone serves it already
-            return _PipeListener(winpipe.PipeListener(address))
-        except winpipe.PipeNameTakenError:
-            raise AddressTakenError(
-                f"Another program already serves {address}, the name traycreds' command line "
-                "uses to reach this tray: commands will work without the tray. Find and quit "
-                "that program, then restart traycreds.") from None
-        except OSError as error:
-            raise RuntimeDirError(f"Cannot create the pipe {address}: "
-                                  f"{error.strerror or error}.") from None

@@ -6,18 +6,20 @@ security to the default descriptor, wait 20 s for a busy pipe whatever the calle
 and write with a WriteFile that blocks until the peer reads. Here:
 
 - the server creates the pipe (CreateNamedPipeW) with a protected DACL granting only the
-  current user's SID and SYSTEM (``pipe_sddl``), ``PIPE_REJECT_REMOTE_CLIENTS``, message mode,
-  and ``FILE_FLAG_FIRST_PIPE_INSTANCE`` on the first instance, so a second creator of the name
-  fails instead of sharing it (``server_open_mode``);
+  current user's SID and SYSTEM (winsecurity.py's ``pipe_sddl``),
+  ``PIPE_REJECT_REMOTE_CLIENTS``, message mode, and ``FILE_FLAG_FIRST_PIPE_INSTANCE`` on the
+  first instance, so a second creator of the name fails instead of sharing it
+  (``server_open_mode``);
 - the client waits for a busy pipe (WaitNamedPipeW) only for the time it has left, and opens
   it with ``SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION`` (``CLIENT_FLAGS``): a program
   squatting on the name may learn who connected, never act as them;
 - each side checks the other's process owner (GetNamedPipeServerProcessId /
-  GetNamedPipeClientProcessId, then the process token's user SID) against its own;
+  GetNamedPipeClientProcessId, then the process token's user SID: winsecurity.py) against
+  its own;
 - reads, writes and the server's wait for a client are overlapped, waited for until the
   deadline, and cancelled (CancelIoEx) when it passes.
 
-The pure parts (flags, the SDDL) are importable everywhere, for tests; the Win32 parts exist
+The pure parts (names, flags) are importable everywhere, for tests; the Win32 parts exist
 only on win32, and only the Windows client and server import this module.
 """
 
@@ -25,9 +27,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
-from traycreds.channel.client import ChannelBusyError, Frames, FrameTooLargeError, _left
+from traycreds.channel.wire import ChannelBusyError, Frames, FrameTooLargeError, time_left
 
 # CreateNamedPipeW / CreateFileW flags (winbase.h, fileapi.h).
 PIPE_ACCESS_DUPLEX = 0x00000003
@@ -63,13 +64,6 @@ ERROR_IO_PENDING = 997
 _CLOSED = (ERROR_BROKEN_PIPE, ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED)
 
 
-def pipe_sddl(user_sid: str) -> str:
-    """The pipe's security descriptor: a protected DACL (``P``: nothing inherited) with full
-    access for this user and SYSTEM only; not Everyone's read access nor the Anonymous logon's
-    that the default descriptor grants ("Named Pipe Security and Access Rights")."""
-    return f"D:P(A;;GA;;;{user_sid})(A;;GA;;;SY)"
-
-
 def server_open_mode(first: bool) -> int:
     """dwOpenMode for CreateNamedPipeW: the first instance claims the name
     (FILE_FLAG_FIRST_PIPE_INSTANCE: creating it fails with ERROR_ACCESS_DENIED if the name
@@ -87,135 +81,45 @@ if sys.platform == "win32":
     import ctypes
     from ctypes import wintypes
 
+    from traycreds.channel.winsecurity import (
+        PipeSecurity,
+        close_handle,
+        declare,
+        own_sid,
+        process_sid,
+        win_error,
+    )
+
     _k32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    _adv = ctypes.WinDLL("advapi32", use_last_error=True)
     _INVALID_HANDLE = ctypes.c_void_p(-1).value
     _INFINITE = 0xFFFFFFFF
     _WAIT_OBJECT_0 = 0
     _WAIT_TIMEOUT = 0x102
-    _PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
-    _TOKEN_QUERY = 0x0008
-    _TOKEN_USER = 1
-    _SDDL_REVISION_1 = 1
-    _SE_KERNEL_OBJECT = 6
-    _DACL_SECURITY_INFORMATION = 0x4
 
     _H, _D, _B, _P = wintypes.HANDLE, wintypes.DWORD, wintypes.BOOL, ctypes.c_void_p
     _PD = ctypes.POINTER(wintypes.DWORD)
-    _PP = ctypes.POINTER(ctypes.c_void_p)
 
-    def _fn(dll: ctypes.WinDLL, name: str, restype: object, *argtypes: object) -> Any:
-        function = getattr(dll, name)
-        function.argtypes = list(argtypes)
-        function.restype = restype
-        return function
-
-    _CreateNamedPipeW = _fn(_k32, "CreateNamedPipeW", _H, wintypes.LPCWSTR, _D, _D, _D, _D, _D,
-                            _D, _P)
-    _ConnectNamedPipe = _fn(_k32, "ConnectNamedPipe", _B, _H, _P)
-    _CreateFileW = _fn(_k32, "CreateFileW", _H, wintypes.LPCWSTR, _D, _D, _P, _D, _D, _H)
-    _WaitNamedPipeW = _fn(_k32, "WaitNamedPipeW", _B, wintypes.LPCWSTR, _D)
-    _SetNamedPipeHandleState = _fn(_k32, "SetNamedPipeHandleState", _B, _H, _PD, _PD, _PD)
-    _ReadFile = _fn(_k32, "ReadFile", _B, _H, _P, _D, _PD, _P)
-    _WriteFile = _fn(_k32, "WriteFile", _B, _H, _P, _D, _PD, _P)
-    _GetOverlappedResult = _fn(_k32, "GetOverlappedResult", _B, _H, _P, _PD, _B)
-    _CancelIoEx = _fn(_k32, "CancelIoEx", _B, _H, _P)
-    _CreateEventW = _fn(_k32, "CreateEventW", _H, _P, _B, _B, wintypes.LPCWSTR)
-    _SetEvent = _fn(_k32, "SetEvent", _B, _H)
-    _WaitForMultipleObjects = _fn(_k32, "WaitForMultipleObjects", _D, _D, ctypes.POINTER(_H),
-                                  _B, _D)
-    _CloseHandle = _fn(_k32, "CloseHandle", _B, _H)
-    _GetCurrentProcess = _fn(_k32, "GetCurrentProcess", _H)
-    _OpenProcess = _fn(_k32, "OpenProcess", _H, _D, _B, _D)
-    _GetNamedPipeServerProcessId = _fn(_k32, "GetNamedPipeServerProcessId", _B, _H, _PD)
-    _GetNamedPipeClientProcessId = _fn(_k32, "GetNamedPipeClientProcessId", _B, _H, _PD)
-    _LocalFree = _fn(_k32, "LocalFree", _P, _P)
-    _OpenProcessToken = _fn(_adv, "OpenProcessToken", _B, _H, _D, ctypes.POINTER(_H))
-    _GetTokenInformation = _fn(_adv, "GetTokenInformation", _B, _H, ctypes.c_int, _P, _D, _PD)
-    _ConvertSidToStringSidW = _fn(_adv, "ConvertSidToStringSidW", _B, _P,
-                                  ctypes.POINTER(wintypes.LPWSTR))
-    _ConvertStringSDToSD = _fn(_adv, "ConvertStringSecurityDescriptorToSecurityDescriptorW", _B,
-                               wintypes.LPCWSTR, _D, _PP, _PD)
-    _ConvertSDToStringSD = _fn(_adv, "ConvertSecurityDescriptorToStringSecurityDescriptorW", _B,
-                               _P, _D, _D, ctypes.POINTER(wintypes.LPWSTR), _PD)
-    _GetSecurityInfo = _fn(_adv, "GetSecurityInfo", _D, _H, ctypes.c_int, _D, _PP, _PP, _PP,
-                           _PP, _PP)
+    _CreateNamedPipeW = declare(_k32, "CreateNamedPipeW", _H, wintypes.LPCWSTR, _D, _D, _D, _D,
+                                _D, _D, _P)
+    _ConnectNamedPipe = declare(_k32, "ConnectNamedPipe", _B, _H, _P)
+    _CreateFileW = declare(_k32, "CreateFileW", _H, wintypes.LPCWSTR, _D, _D, _P, _D, _D, _H)
+    _WaitNamedPipeW = declare(_k32, "WaitNamedPipeW", _B, wintypes.LPCWSTR, _D)
+    _SetNamedPipeHandleState = declare(_k32, "SetNamedPipeHandleState", _B, _H, _PD, _PD, _PD)
+    _ReadFile = declare(_k32, "ReadFile", _B, _H, _P, _D, _PD, _P)
+    _WriteFile = declare(_k32, "WriteFile", _B, _H, _P, _D, _PD, _P)
+    _GetOverlappedResult = declare(_k32, "GetOverlappedResult", _B, _H, _P, _PD, _B)
+    _CancelIoEx = declare(_k32, "CancelIoEx", _B, _H, _P)
+    _CreateEventW = declare(_k32, "CreateEventW", _H, _P, _B, _B, wintypes.LPCWSTR)
+    _SetEvent = declare(_k32, "SetEvent", _B, _H)
+    _WaitForMultipleObjects = declare(_k32, "WaitForMultipleObjects", _D, _D,
+                                      ctypes.POINTER(_H), _B, _D)
+    _GetNamedPipeServerProcessId = declare(_k32, "GetNamedPipeServerProcessId", _B, _H, _PD)
+    _GetNamedPipeClientProcessId = declare(_k32, "GetNamedPipeClientProcessId", _B, _H, _PD)
 
     class _OVERLAPPED(ctypes.Structure):
         _fields_ = [("Internal", ctypes.c_void_p), ("InternalHigh", ctypes.c_void_p),
                     ("Offset", wintypes.DWORD), ("OffsetHigh", wintypes.DWORD),
                     ("hEvent", wintypes.HANDLE)]
-
-    class _SECURITY_ATTRIBUTES(ctypes.Structure):
-        _fields_ = [("nLength", wintypes.DWORD), ("lpSecurityDescriptor", ctypes.c_void_p),
-                    ("bInheritHandle", wintypes.BOOL)]
-
-    def _error(code: int | None = None) -> OSError:
-        """The OSError subclass Python maps the Win32 error to (FileNotFoundError for 2,
-        PermissionError for 5, BrokenPipeError for 109, ...)."""
-        return ctypes.WinError(ctypes.get_last_error() if code is None else code)
-
-    # --- who is at the other end ------------------------------------------------------------
-
-    def _token_sid(process: int) -> str:
-        """The user SID (S-1-5-21-...) of a process handle's token."""
-        token = wintypes.HANDLE()
-        if not _OpenProcessToken(process, _TOKEN_QUERY, ctypes.byref(token)):
-            raise _error()
-        try:
-            size = wintypes.DWORD()
-            _GetTokenInformation(token, _TOKEN_USER, None, 0, ctypes.byref(size))
-            buffer = ctypes.create_string_buffer(max(size.value, 64))
-            if not _GetTokenInformation(token, _TOKEN_USER, buffer, len(buffer),
-                                        ctypes.byref(size)):
-                raise _error()
-            sid = ctypes.c_void_p.from_buffer(buffer).value  # TOKEN_USER.User.Sid
-            return _local_string(lambda text: _ConvertSidToStringSidW(sid, text))
-        finally:
-            _CloseHandle(token)
-
-    def _local_string(convert: Any) -> str:
-        """The text a Convert*ToString* call allocates (LocalAlloc) through the LPWSTR pointer
-        it is given, copied out and freed. Raises the call's OSError when it fails."""
-        text = wintypes.LPWSTR()
-        if not convert(ctypes.byref(text)):
-            raise _error()
-        try:
-            return str(text.value)
-        finally:
-            _LocalFree(text)
-
-    _own: list[str] = []
-
-    def own_sid() -> str:
-        """This process's user SID (read once)."""
-        if not _own:
-            _own.append(_token_sid(_GetCurrentProcess()))
-        return _own[0]
-
-    def process_sid(pid: int) -> str:
-        """The user SID of process ``pid``. Raises OSError (e.g. PermissionError: a process
-        of another user, or an elevated one, whose token we may not open)."""
-        process = _OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
-        if not process:
-            raise _error()
-        try:
-            return _token_sid(process)
-        finally:
-            _CloseHandle(process)
-
-    def pipe_dacl(handle: int) -> str:
-        """The DACL of a pipe handle as SDDL (GetSecurityInfo), for tests and diagnosis."""
-        descriptor = ctypes.c_void_p()
-        status = _GetSecurityInfo(handle, _SE_KERNEL_OBJECT, _DACL_SECURITY_INFORMATION,
-                                  None, None, None, None, ctypes.byref(descriptor))
-        if status:
-            raise _error(status)
-        try:
-            return _local_string(lambda text: _ConvertSDToStringSD(
-                descriptor, _SDDL_REVISION_1, _DACL_SECURITY_INFORMATION, text, None))
-        finally:
-            _LocalFree(descriptor)
 
     # --- overlapped I/O ---------------------------------------------------------------------
 
@@ -230,7 +134,7 @@ if sys.platform == "win32":
             self.handle = handle
             self.event = _CreateEventW(None, True, False, None)
             if not self.event:
-                raise _error()
+                raise win_error()
             self.overlapped = _OVERLAPPED(hEvent=self.event)
 
         def finish(self, started: bool, deadline: float | None,
@@ -260,7 +164,7 @@ if sys.platform == "win32":
                     return self._failed(ctypes.get_last_error(), moved.value)
                 return moved.value, 0
             finally:
-                _CloseHandle(self.event)
+                close_handle(self.event)
 
         def _wait(self, deadline: float | None, stop_event: int | None) -> bool:
             handles = (wintypes.HANDLE * 2)(self.event, stop_event or 0)
@@ -271,13 +175,13 @@ if sys.platform == "win32":
                 return True
             if status in (_WAIT_TIMEOUT, _WAIT_OBJECT_0 + 1):
                 return False
-            raise _error()
+            raise win_error()
 
         @staticmethod
         def _failed(code: int, moved: int = 0) -> tuple[int, int]:
             if code in (ERROR_MORE_DATA, ERROR_PIPE_CONNECTED):
                 return moved, code
-            raise _error(code)
+            raise win_error(code)
 
     class PipeFrames(Frames):
         """One pipe message per frame. ``recv`` raises EOFError when the peer closed;
@@ -293,7 +197,7 @@ if sys.platform == "win32":
             return self.handle
 
         def send(self, data: bytes, deadline: float) -> None:
-            _left(deadline)
+            time_left(deadline)
             handle = self._handle()
             buffer = ctypes.create_string_buffer(data, len(data))
             operation = _Operation(handle)
@@ -328,7 +232,7 @@ if sys.platform == "win32":
                 _, more = self._read(deadline)
 
         def _read(self, deadline: float) -> tuple[bytes, bool]:
-            _left(deadline)
+            time_left(deadline)
             handle = self._handle()
             buffer = ctypes.create_string_buffer(_CHUNK)
             operation = _Operation(handle)
@@ -346,7 +250,7 @@ if sys.platform == "win32":
             pid = wintypes.DWORD()
             ask = _GetNamedPipeClientProcessId if self._server else _GetNamedPipeServerProcessId
             if not ask(self._handle(), ctypes.byref(pid)):
-                raise _error()
+                raise win_error()
             return pid.value
 
         def peer_is_us(self) -> tuple[bool, str]:
@@ -358,7 +262,7 @@ if sys.platform == "win32":
         def close(self) -> None:
             handle, self.handle = self.handle, None
             if handle is not None:
-                _CloseHandle(handle)
+                close_handle(handle)
 
     # --- the client ---------------------------------------------------------------------------
 
@@ -374,18 +278,18 @@ if sys.platform == "win32":
                 break
             code = ctypes.get_last_error()
             if code != ERROR_PIPE_BUSY:
-                raise _error(code)
+                raise win_error(code)
             wait = _ms(deadline)
             if wait <= 0 or not _WaitNamedPipeW(name, wait):
                 code = ctypes.get_last_error() if wait > 0 else ERROR_SEM_TIMEOUT
                 if code in (ERROR_SEM_TIMEOUT, ERROR_PIPE_BUSY) or time.monotonic() >= deadline:
                     raise ChannelBusyError(f"every instance of {name} stayed busy")
                 if code != 0:
-                    raise _error(code)
+                    raise win_error(code)
         mode = wintypes.DWORD(PIPE_READMODE_MESSAGE)
         if not _SetNamedPipeHandleState(handle, ctypes.byref(mode), None, None):
-            error = _error()
-            _CloseHandle(handle)
+            error = win_error()
+            close_handle(handle)
             raise error
         return PipeFrames(handle, server=False)
 
@@ -405,13 +309,7 @@ if sys.platform == "win32":
         def __init__(self, name: str, *, max_instances: int = PIPE_UNLIMITED_INSTANCES) -> None:
             self.name = name
             self._max = max_instances
-            descriptor = ctypes.c_void_p()
-            if not _ConvertStringSDToSD(pipe_sddl(own_sid()), _SDDL_REVISION_1,
-                                        ctypes.byref(descriptor), None):
-                raise _error()
-            self._descriptor = descriptor
-            self._attributes = _SECURITY_ATTRIBUTES(
-                ctypes.sizeof(_SECURITY_ATTRIBUTES), descriptor, False)
+            self._security = PipeSecurity()  # this user's and SYSTEM's alone: pipe_sddl
             self._stop = _CreateEventW(None, True, False, None)
             self._closed = False
             # wine ignores FILE_FLAG_FIRST_PIPE_INSTANCE: look first (Windows checks again,
@@ -431,9 +329,9 @@ if sys.platform == "win32":
         def _create(self, *, first: bool) -> int:
             handle = _CreateNamedPipeW(self.name, server_open_mode(first), PIPE_MODE, self._max,
                                        BUFFER_SIZE, BUFFER_SIZE, 0,
-                                       ctypes.byref(self._attributes))
+                                       ctypes.byref(self._security.attributes))
             if not handle or handle == _INVALID_HANDLE:
-                raise _error()
+                raise win_error()
             return int(handle)
 
         @property
@@ -467,9 +365,8 @@ if sys.platform == "win32":
             _SetEvent(self._stop)
             pending, self._pending = self._pending, None
             if pending is not None:
-                _CloseHandle(pending)
+                close_handle(pending)
             self._free()
 
         def _free(self) -> None:
-            _LocalFree(self._descriptor)
-            self._descriptor = ctypes.c_void_p()
+            self._security.free()
