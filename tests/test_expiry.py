@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from traycreds.core.expiry import ExpiryPlanner, Kind
+from traycreds.core.expiry import ExpiryPlanner, Kind, warning, warning_seconds
+from traycreds.core.menu import role_caption
+from traycreds.core.models import Role
+from traycreds.core.state import AppState, RoleState
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
@@ -94,3 +97,31 @@ def test_countdown_wakes_at_most_once_a_minute() -> None:
     assert planner.next_wake(wake, countdown=True) == wake + minutes(1)  # type: ignore[operator]
     planner.forget("a")
     assert planner.next_wake(T0, countdown=True) is None
+
+
+def test_a_warning_names_the_time_left_the_menu_shows() -> None:
+    """Regression: warnings rounded to the nearest minute from 10 minutes up and counted only
+    minutes, while the menu (and the command line, same words) rounded down and counted
+    hours: with 14 min 40 s left the warning said 15 min and the menu 14; with 2 h 10 min
+    left, '130 min' against '2 h 10 min'. Below 10 minutes the warning adds the seconds."""
+    role = Role(name="r", role_arn="arn:aws:iam::111122223333:role/r", source="me",
+                origin="test")
+    expiration = T0 + timedelta(hours=4)
+    for seconds in range(1, 4 * 3600):
+        now = expiration - timedelta(seconds=seconds)
+        state = AppState(roles=(role,), warn_before_minutes=(240,),
+                         states={"r": RoleState(held=True, expiration=expiration)})
+        shown = role_caption(state, role, now).split(" - ", 1)[1].removesuffix(" left")
+        said = warning("r", warning_seconds(240, expiration, now), expiration,
+                       needs_mfa=False, refreshes=None).title.removeprefix("r expires in ")
+        assert said == shown or (seconds < 600 and said.startswith(f"{shown} ")
+                                 and said.endswith(" s")), (seconds, shown, said)
+
+
+def test_a_warning_on_time_names_its_threshold() -> None:
+    """The scheduler fires a moment after the mark: that is still the 15-minute warning."""
+    expiration = T0 + minutes(60)
+    late = expiration - minutes(15) + timedelta(milliseconds=30)
+    assert warning_seconds(15, expiration, late) == 900
+    assert warning_seconds(15, expiration, expiration - minutes(3)) == 180  # after a suspend
+    assert warning_seconds(15, None, late) == 900

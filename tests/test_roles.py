@@ -161,3 +161,16 @@ def test_a_role_whose_profile_name_a_shell_could_run_is_refused(
     assert "cannot be a profile name" in info.value.message
     assert f"it holds {shown}" in info.value.message
     assert info.value.exit_code == 3
+
+
+def test_a_chain_needs_mfa_when_any_hop_has_a_serial() -> None:
+    serial = "arn:aws:iam::111122223333:mfa/me"
+    cat = catalog(
+        f"[profile plain]\nrole_arn = {ARN}Plain\nsource_profile = me\n"
+        f"[profile base]\nrole_arn = {ARN}Base\nsource_profile = me\nmfa_serial = {serial}\n"
+        f"[profile hop]\nrole_arn = {ARN}Hop\nsource_profile = base\n"
+        f"[profile late]\nrole_arn = {ARN}Late\nsource_profile = plain\nmfa_serial = {serial}\n")
+    assert not resolve_chain(cat, "plain").needs_mfa
+    assert resolve_chain(cat, "base").needs_mfa
+    assert resolve_chain(cat, "hop").needs_mfa  # the first hop asks, the role does not
+    assert resolve_chain(cat, "late").needs_mfa  # only the last hop asks

@@ -1,9 +1,11 @@
-"""When to warn, refresh and redraw: a pure planner over absolute UTC expiry times.
+"""The expiry policy: when to warn, refresh and redraw, whether a refresh may run unattended,
+and what the person is told.
 
-The scheduler asks ``due(now)`` for what to do and ``next_wake(now)`` for when
-to ask again; nothing here sleeps or reads a clock. Because every event is an
-absolute time, a suspend/resume or a clock jump is handled by asking again: what
-was missed fires once (only the latest event per role), never once per minute.
+A pure planner over absolute UTC expiry times: the scheduler asks ``due(now)`` for what to
+do and ``next_wake(now)`` for when to ask again; nothing here sleeps or reads a clock.
+Because every event is an absolute time, a suspend/resume or a clock jump is handled by
+asking again: what was missed fires once (only the latest event per role), never once per
+minute. traycreds.app.expiry carries the decisions out.
 """
 
 from __future__ import annotations
@@ -11,8 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from math import ceil
+from typing import TYPE_CHECKING
 
-ADVISORY = timedelta(minutes=15)  # botocore's advisory refresh window
+from traycreds.core.text import local_time, span
+
+if TYPE_CHECKING:  # types only: the engine imports ADVISORY and needs nothing more loaded
+    from traycreds.core.errors import TraycredsError
+    from traycreds.core.roles import Chain
+
+# botocore's advisory refresh window: held credentials with less left are refreshed (the
+# scheduler's automatic refresh) and never handed out again (the engine's reuse).
+ADVISORY = timedelta(minutes=15)
 MANDATORY = timedelta(minutes=10)  # after this a failed refresh is worth a warning
 _BACKOFF = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4),
             timedelta(minutes=8))
@@ -130,3 +142,68 @@ class ExpiryPlanner:
             if soonest is not None:
                 times.append(now + timedelta(seconds=(soonest % 60) or 60))
         return min(times, default=None)
+
+
+# -- whether the person is needed, and what they are told --------------------------------------
+
+EXACT_BELOW = 600  # a warning under 10 minutes gives the seconds too: '4 min 30 s'
+
+
+@dataclass(frozen=True)
+class Notice:
+    title: str
+    message: str
+
+
+def may_refresh_silently(chain: Chain, *, auto_refresh: bool, written: bool) -> bool:
+    """Never behind MFA; else the role's own setting, else profile targets if enabled
+    (``auto_refresh``, the app setting): only a written profile is read again by itself."""
+    if chain.needs_mfa:
+        return False
+    if chain.role.auto_refresh is not None:
+        return chain.role.auto_refresh
+    return auto_refresh and written
+
+
+def warning_seconds(threshold: float, expiration: datetime | None, now: datetime) -> int:
+    """The time a warning at ``threshold`` minutes names: the time really left (after a
+    suspend the threshold's own number would be wrong), up to the whole second, because the
+    scheduler fires a moment after the mark and the 15-minute warning must not say 14."""
+    seconds = threshold * 60
+    if expiration is not None:
+        seconds = min(seconds, (expiration - now).total_seconds())
+    return ceil(seconds)
+
+
+def advice(display: str, *, needs_mfa: bool) -> str:
+    # An MFA session still held (8 h) spares the code; "may" is the honest word.
+    ask = " (it may ask for an MFA code)" if needs_mfa else ""
+    return (f"Click {display} > Refresh now{ask}, then paste the new lines; shells that "
+            "already pasted keep the old ones.")
+
+
+def warning(display: str, seconds: float, expiration: datetime | None, *, needs_mfa: bool,
+            refreshes: str | None) -> Notice:
+    """``refreshes``: the credentials profile traycreds keeps fresh by itself, if any."""
+    extra = f" traycreds refreshes [{refreshes}] by itself." if refreshes else ""
+    return Notice(f"{display} expires in {span(seconds, exact_below=EXACT_BELOW)}",
+                  f"At {local_time(expiration)}. {advice(display, needs_mfa=needs_mfa)}{extra}")
+
+
+def expired(display: str, *, needs_mfa: bool, removed: str | None) -> Notice:
+    """``removed``: the credentials profile cleaned away with the credentials, if any."""
+    message = f"Its credentials stopped working. {advice(display, needs_mfa=needs_mfa)}"
+    if removed is not None:
+        message += f" Its credentials profile [{removed}] was removed."
+    return Notice(f"{display} has expired", message)
+
+
+def refresh_failed(display: str, error: TraycredsError, *, section: str | None,
+                   expiration: datetime | None, needs_mfa: bool) -> Notice:
+    """An automatic refresh failed inside the mandatory window; ``section``: the profile
+    that keeps the old credentials."""
+    where = f"[{section}] keeps" if section is not None else "It keeps"
+    return Notice(f"Could not refresh {display}",
+                  f"{error.title}: {error.message} {where} the current credentials until "
+                  f"{local_time(expiration)}; traycreds tries again. "
+                  f"{advice(display, needs_mfa=needs_mfa)}")

@@ -69,8 +69,10 @@ class Chain:
         return self.hops[-1].role
 
     @property
-    def first_mfa_serial(self) -> str | None:
-        return self.hops[0].role.mfa_serial
+    def needs_mfa(self) -> bool:
+        """Any hop asks for an MFA code (a later hop's serial counts too): such a role is
+        never refreshed without the person at the keyboard."""
+        return any(hop.role.mfa_serial for hop in self.hops)
 
 
 def _as_str(value: Any) -> str | None:

@@ -18,14 +18,25 @@ def time_left(seconds: float) -> str:
         ago = -seconds
         if ago < 60:
             return "expired just now"
-        return f"expired {_span(ago)} ago"
-    return f"{_span(seconds)} left"
+        return f"expired {span(ago)} ago"
+    return f"{span(seconds)} left"
 
 
-def _span(seconds: float) -> str:
-    if seconds < 60:
-        return f"{int(seconds)} s"
-    minutes = int(seconds // 60)
+def span(seconds: float, *, exact_below: float = 0) -> str:
+    """'42 min', '2 h 05 min', '40 s': a length of time in whole units, rounded down.
+
+    The one rounding for the menu's countdown, the command line and the expiry warnings, so
+    they never disagree for the same time left: down, as a countdown reads (the menu is
+    redrawn as each minute passes), never promising time that is not there. Under
+    ``exact_below`` seconds the seconds are added ('4 min 30 s'): a warning shows exactly
+    what is left, a label redrawn once a minute cannot.
+    """
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    if rest and whole < exact_below:
+        return f"{minutes} min {rest} s"
     if minutes < 120:
         return f"{minutes} min"
     hours, rest = divmod(minutes, 60)
