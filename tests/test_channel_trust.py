@@ -36,8 +36,10 @@ import pytest
 
 from tests.support import REPO_ROOT, AwsEnv
 from traycreds.channel import client
-from traycreds.channel.client import SocketFrames, UntrustedTrayError, server_handshake
+from traycreds.channel.address import UntrustedTrayError
+from traycreds.channel.handshake import server_handshake
 from traycreds.channel.protocol import MAX_MESSAGE, decode_request, encode_result
+from traycreds.channel.wire import SocketFrames
 from traycreds.core.errors import NotRunningError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets and file modes")
@@ -490,11 +492,11 @@ def test_the_light_credentials_match_the_model() -> None:
     path) has the same fields and renders the same lines."""
     import dataclasses
 
-    from traycreds.channel.protocol import read_credentials
+    from traycreds.channel.protocol import decode_credentials
     from traycreds.core import shells
     from traycreds.core.models import Credentials
 
-    light = read_credentials(dict(good_document(), Region="eu-west-1")).credentials
+    light = decode_credentials(dict(good_document(), Region="eu-west-1")).credentials
     assert set(type(light).__slots__) == {f.name for f in dataclasses.fields(Credentials)}
     real = Credentials(light.access_key_id, light.secret_access_key, light.session_token,
                        light.expiration)

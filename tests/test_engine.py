@@ -287,3 +287,48 @@ def test_what_a_walk_with_the_old_key_obtains_is_not_kept(keys: KeyStore,
     engine.issue("r")
     assert len(asked) == 2  # the MFA session begun with the old key was not kept either
     assert engine.held("r") is not None
+
+
+class ExpiringSource:
+    """A root whose credentials last 20 minutes (as an IAM Identity Center session's do):
+    the user's real key, handed out with an expiration, counting each fetch."""
+
+    def __init__(self, name: str, key: Credentials, clock: Callable[[], datetime]) -> None:
+        self.name, self._key, self._clock, self.fetches = name, key, clock, 0
+
+    def fetch(self) -> Credentials:
+        self.fetches += 1
+        return Credentials(self._key.access_key_id, self._key.secret_access_key,
+                           expiration=self._clock() + timedelta(minutes=20))
+
+    def describe(self, creds: Credentials) -> str:
+        return f"session {self.name!r}"
+
+
+def test_a_chain_root_is_kept_for_its_own_lifetime(moto: Any, keys: KeyStore) -> None:
+    """The engine asks the chain's root (app/sources.py) for credentials and keeps them
+    while they last: a stored key until it changes, an expiring root until the refresh
+    window, then it fetches again."""
+    user = moto.make_user()
+    arn = moto.make_role(trusted_arn=user.arn)
+    moto.allow_assume(user, arn)
+    now = [datetime.now(timezone.utc)]
+    source = ExpiringSource("sso", Credentials(user.key_id, user.secret), lambda: now[0])
+    catalog = Catalog(roles={"r": role("r", arn, "sso", moto.url)})
+    engine = Engine(catalog, keys, BotoSts(), no_prompt, env={}, session_name="tc-test",
+                    clock=lambda: now[0], sources=lambda name: source)
+    engine.issue("r")
+    engine.issue("r", fresh=True)
+    assert source.fetches == 1  # 20 minutes left: more than the refresh window
+    now[0] += timedelta(minutes=6)  # 14 minutes left
+    engine.issue("r", fresh=True)
+    assert source.fetches == 2
+    engine.forget_source("sso")
+    engine.issue("r", fresh=True)
+    assert source.fetches == 3
+    # A stored key (the default root) is read from the keyring once and then held.
+    keys.put("me", Credentials(user.key_id, user.secret))
+    stored = make_engine([role("s", arn, "me", moto.url)], keys, no_prompt)
+    stored.issue("s")
+    keys.put("me", Credentials("AKIA" + "Q" * 16, "changed-but-not-told"))
+    assert stored.issue("s", fresh=True).credentials.access_key_id.startswith("ASIA")

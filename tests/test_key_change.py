@@ -23,8 +23,8 @@ from tests.test_cli import traycreds
 from traycreds.adapters import paths
 from traycreds.adapters.keystore import KeyStore
 from traycreds.app.service import AppService
-from traycreds.app.serving import handlers
 from traycreds.channel.server import ChannelServer
+from traycreds.channel.serving import handlers
 from traycreds.core.errors import SourceKeyMissingError, WrongSecretError
 from traycreds.core.keys import NewKey
 from traycreds.core.menu import Action

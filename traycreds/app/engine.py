@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
+from traycreds.app.sources import KeyPort, Source, SourceChooser, stored_keys
 from traycreds.core.endpoints import Endpoint, sts_endpoint
 from traycreds.core.errors import CancelledError, ConfigError, MfaError
+from traycreds.core.expiry import ADVISORY  # held credentials are reused only outside it
 from traycreds.core.models import Credentials, Identity, MfaRequest, Role, utc_now
 from traycreds.core.roles import Catalog, Chain, resolve_chain
+from traycreds.core.shells import check_shapes
 
 log = logging.getLogger(__name__)
 
-# Reuse held credentials only while they have more than this left (botocore's
-# advisory refresh window is 15 minutes).
-REUSE_MARGIN = timedelta(minutes=15)
 MFA_SESSION_SECONDS = 8 * 3600  # a working day: one code in the morning
 _TOTP = re.compile(r"^\d{6}$")
 _CODE_MEMORY = timedelta(minutes=3)  # a TOTP code is valid for about 90 s around its window
@@ -46,10 +46,6 @@ class StsPort(Protocol):
 
     def get_caller_identity(self, creds: Credentials, *, endpoint: Endpoint,
                             caller: str) -> Identity: ...
-
-
-class KeyPort(Protocol):
-    def get(self, source: str) -> Credentials: ...
 
 
 # Returns six digits, or raises CancelledError when the user cancels.
@@ -80,9 +76,12 @@ class Engine:
     def __init__(self, catalog: Catalog, keys: KeyPort, sts: StsPort, prompt_mfa: MfaPrompt,
                  *, env: Mapping[str, str] | None = None,
                  clock: Callable[[], datetime] = utc_now,
-                 session_name: str | None = None) -> None:
+                 session_name: str | None = None,
+                 sources: SourceChooser | None = None) -> None:
         self.catalog = catalog
-        self._keys = keys
+        # What stands at each chain's root (app/sources.py): a stored key unless told.
+        self._choose: SourceChooser = sources or stored_keys(keys)
+        self._roots: dict[str, Source] = {}
         self._sts = sts
         self._prompt = prompt_mfa
         self._env = dict(os.environ if env is None else env)
@@ -104,12 +103,15 @@ class Engine:
         chain = resolve_chain(self.catalog, name)
         notes = tuple(hop.note for hop in chain.hops if hop.note)
         with self._lock(("role", name)):
-            held = None if fresh else self._usable(self._roles.get(name), REUSE_MARGIN)
+            held = None if fresh else self._usable(self._roles.get(name), ADVISORY)
             if held is None:
                 log.debug("assuming %s via %s (%d hop%s)", name, chain.source_key,
                           len(chain.hops), "" if len(chain.hops) == 1 else "s")
                 generation = self._generation(chain.source_key)
                 held = self._walk(chain, name, generation)
+                # The one check of what every front end passes on (shell lines, files, the
+                # channel): never held, so never handed out, unless shaped like AWS's values.
+                check_shapes(held)
                 self._keep(self._roles, name, held, chain.source_key, generation)
                 log.info("assumed %s as %s, expires %s", name, held.access_key_id,
                          held.expiration)
@@ -132,7 +134,9 @@ class Engine:
                                              caller=self._describe_key(source, key))
 
     def source_credentials(self, source: str) -> Credentials:
-        return self._source(source)
+        key = self._source(source)
+        check_shapes(key)
+        return key
 
     def forget(self, name: str | None = None) -> None:
         """Drop held temporary credentials (one role, or all with MFA sessions and keys)."""
@@ -141,6 +145,7 @@ class Engine:
                 self._roles.clear()
                 self._mfa_sessions.clear()
                 self._sources.clear()
+                self._roots.clear()
             else:
                 self._roles.pop(name, None)
 
@@ -150,6 +155,7 @@ class Engine:
         with self._guard:
             self._generations[source] = self._generations.get(source, 0) + 1
             self._sources.pop(source, None)
+            self._roots.pop(source, None)
             for slot in [slot for slot in self._mfa_sessions if slot[0] == source]:
                 del self._mfa_sessions[slot]
             dropped = [name for name in self._roles if self._started_at(name) in (source, None)]
@@ -185,7 +191,7 @@ class Engine:
         start, current, caller = 0, None, ""
         # A chained role starts from the nearest intermediate role still held.
         for index in range(len(hops) - 2, -1, -1):
-            held = self._usable(self._roles.get(hops[index].role.name), REUSE_MARGIN)
+            held = self._usable(self._roles.get(hops[index].role.name), ADVISORY)
             if held is not None:
                 start, current, caller = index + 1, held, f"role {hops[index].role.name}"
                 break
@@ -211,12 +217,20 @@ class Engine:
             caller = f"role {role.name}"
         return current
 
+    def _root(self, source: str) -> Source:
+        with self._guard:
+            root = self._roots.get(source)
+            if root is None:
+                root = self._roots[source] = self._choose(source)
+            return root
+
     def _source(self, source: str, generation: int | None = None) -> Credentials:
+        """The root's credentials: held while they last (a stored key until it changes)."""
         generation = self._generation(source) if generation is None else generation
         with self._lock(("source", source)):
-            key = self._sources.get(source)
+            key = self._usable(self._sources.get(source), ADVISORY)
             if key is None:
-                key = self._keys.get(source)
+                key = self._root(source).fetch()
                 self._keep(self._sources, source, key, source, generation)
             return key
 
@@ -224,7 +238,7 @@ class Engine:
                      asked: str, generation: int) -> Credentials:
         slot = (source, serial)
         with self._lock(("mfa", slot)):
-            held = self._usable(self._mfa_sessions.get(slot), REUSE_MARGIN)
+            held = self._usable(self._mfa_sessions.get(slot), ADVISORY)
             if held is None:
                 log.debug("starting an MFA session for %s with %s", source, serial)
                 code = self._ask_code(serial, asked)
@@ -258,9 +272,8 @@ class Engine:
             return creds
         return creds if creds.expiration - self._clock() > margin else None
 
-    @staticmethod
-    def _describe_key(source: str, key: Credentials) -> str:
-        return f"access key {key.access_key_id} ({source!r})"
+    def _describe_key(self, source: str, key: Credentials) -> str:
+        return self._root(source).describe(key)
 
     def _lock(self, slot: object) -> threading.Lock:
         with self._guard:

@@ -17,7 +17,7 @@ from traycreds.core.awsconfig import profile_name, read_profiles
 from traycreds.core.errors import FileError, SourceKeyMissingError, UsageError
 from traycreds.core.keys import check_key_pair
 from traycreds.core.models import Credentials, Role
-from traycreds.core.shells import check_shapes, format_expiration
+from traycreds.core.shells import format_expiration
 
 # A config profile with one of these keys gets its credentials from there, never from
 # ~/.aws/credentials: botocore's chain (and so the AWS CLI) tries them first, so keys written
@@ -89,7 +89,7 @@ def aws_command(name: str, region: str | None) -> str:
 
 
 def credential_values(creds: Credentials) -> list[tuple[str, str]]:
-    check_shapes(creds)
+    """The lines of a profile; ``creds`` come from the engine, which checked their shapes."""
     values = [(credfile.KEY_ID_KEY, creds.access_key_id),
               (credfile.SECRET_KEY, creds.secret_access_key)]
     if creds.session_token:

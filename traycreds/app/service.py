@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from traycreds.adapters import paths
 from traycreds.app.context import Context, default_shell
+from traycreds.app.expiry import ExpiryWatch
 from traycreds.app.jobs import AppJobs
 from traycreds.app.ports import Dialogs, Notifier
-from traycreds.app.scheduler import Scheduler
 from traycreds.core import shells
 from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
-from traycreds.core.expiry import Event, ExpiryPlanner, Kind
 from traycreds.core.menu import Action
 from traycreds.core.models import Credentials, Identity, Role, utc_now
 from traycreds.core.state import AppState, Failure, RoleState
@@ -34,17 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Listener = Callable[[], None]
-
-
-def _span(seconds: float) -> str:
-    """'15 min', '4 min 30 s', '40 s': a warning's time left, to the second below 10 min."""
-    whole = max(0, round(seconds))
-    minutes, rest = divmod(whole, 60)
-    if minutes == 0:
-        return f"{rest} s"
-    if rest == 0 or minutes >= 10:
-        return f"{round(whole / 60)} min"
-    return f"{minutes} min {rest} s"
 
 
 def _with_role(state: AppState, name: str,
@@ -71,12 +59,17 @@ class AppService:
         self._ctx: Context | None = None
         self._engine: Engine | None = None
         self._clipboard_role: str | None = None
-        self._written: dict[str, str] = {}  # role -> credentials-file section we wrote
         self._closed = False
         self.jobs = AppJobs(dialogs, notifier, self._ensure_engine, self._context, self.reload,
                             key_changed=self.source_changed)
-        self.scheduler = Scheduler(ExpiryPlanner(), clock, self._on_expiry,
-                                   self._notify_listeners)
+        self.expiry = ExpiryWatch(
+            notifier, clock, state=lambda: self.state, engine=self._ensure_engine,
+            context=self._context,
+            reissue=lambda role: self._issue(role, fresh=True, activate=False),
+            settled=lambda role: self._set_role(role, lambda s: replace(s, working=False)),
+            guarded=lambda job: self._guarded(job, None),
+            submit=self._executor.submit, redraw=self._notify_listeners)
+        self.scheduler = self.expiry.scheduler
 
     # -- state ----------------------------------------------------------------------
     @property
@@ -116,7 +109,7 @@ class AppService:
         # worker at the first click that needs them, so an idle tray stays small.
         self.reload()
         if self._context().settings.app.clean_expired:
-            self._guarded(self._clean_expired, None)
+            self._guarded(self.expiry.clean_expired, None)
 
     def _context(self) -> Context:
         with self._lock:
@@ -235,33 +228,15 @@ class AppService:
 
     def _issue(self, role: str, *, fresh: bool = False, activate: bool = True) -> Issued:
         engine = self._ensure_engine()
-        issued = engine.issue(role, fresh=fresh)
-        try:
-            shells.check_shapes(issued.credentials)
-        except TraycredsError:
-            engine.forget(role)  # never keep holding what we refuse to pass on
-            raise
+        issued = engine.issue(role, fresh=fresh)  # checked there: never held unless passable
         self._set_role(role, lambda s: s.succeeded(issued.credentials.expiration))
         if activate:
             self._update(lambda s: replace(s, active=role))
-        if issued.credentials.expiration is not None:
-            self.scheduler.track(role, issued.credentials.expiration,
-                                 auto_refresh=self.may_refresh_silently(role))
+        self.expiry.track(role, issued.credentials.expiration)
         return issued
 
     def may_refresh_silently(self, role: str) -> bool:
-        """Never behind MFA; else the role's own setting, else profile targets if enabled."""
-        from traycreds.core.roles import resolve_chain
-
-        try:
-            chain = resolve_chain(self._ensure_engine().catalog, role)
-        except ConfigError:
-            return False
-        if any(hop.role.mfa_serial for hop in chain.hops):
-            return False
-        if chain.role.auto_refresh is not None:
-            return chain.role.auto_refresh
-        return self._context().settings.app.auto_refresh and role in self._written
+        return self.expiry.may_refresh_silently(role)
 
     def copy(self, role: str, shell: str | None = None) -> Future[Any] | None:
         def job() -> None:
@@ -299,10 +274,7 @@ class AppService:
             name = profiles.profile_for(self._context().catalog.get(role))
             issued = self._issue(role)
             name, _, note = profiles.write_profile(issued.role, issued.credentials, profile=name)
-            self._written[role] = name
-            if issued.credentials.expiration is not None:  # profile targets may auto-refresh
-                self.scheduler.track(role, issued.credentials.expiration,
-                                     auto_refresh=self.may_refresh_silently(role))
+            self.expiry.wrote(role, name, issued.credentials.expiration)
             self._notifier.notify(
                 f"{issued.role.display_name} written to [{name}]",
                 f"{paths.aws_credentials_file()} now holds it until "
@@ -387,94 +359,6 @@ class AppService:
     def held(self, role: str) -> Credentials | None:
         engine = self._engine
         return engine.held(role) if engine is not None else None
-
-    # -- expiry -----------------------------------------------------------------------
-    def _on_expiry(self, events: list[Event]) -> None:
-        for event in events:
-            role = self.state.role(event.role)
-            if role is None:
-                continue
-            if event.kind is Kind.REFRESH:
-                self._executor.submit(self._auto_refresh, event.role)
-            elif event.kind is Kind.WARN:
-                self._warn(event.role, role.display_name, event.minutes)
-            else:
-                self._expired(event.role, role.display_name)
-
-    def _advice(self, name: str, display: str) -> str:
-        mfa = not self.may_refresh_silently(name) and self._needs_mfa(name)
-        # An MFA session still held (8 h) spares the code; "may" is the honest word.
-        ask = " (it may ask for an MFA code)" if mfa else ""
-        return (f"Click {display} > Refresh now{ask}, then paste the new lines; shells that "
-                "already pasted keep the old ones.")
-
-    def _needs_mfa(self, name: str) -> bool:
-        from traycreds.core.roles import resolve_chain
-
-        try:
-            return any(h.role.mfa_serial for h in resolve_chain(self._ensure_engine().catalog,
-                                                                name).hops)
-        except ConfigError:
-            return False
-
-    def _warn(self, name: str, display: str, minutes: float) -> None:
-        held = self.state.states.get(name)
-        expiration = held.expiration if held else None
-        # The time really left: after a suspend the threshold's own number would be wrong.
-        seconds = minutes * 60
-        if expiration is not None:
-            seconds = min(seconds, (expiration - self._clock()).total_seconds())
-        left = _span(seconds)
-        when = local_time(expiration)
-        extra = ""
-        if name in self._written and self.may_refresh_silently(name):
-            extra = f" traycreds refreshes [{self._written[name]}] by itself."
-        self._notifier.notify(f"{display} expires in {left}",
-                              f"At {when}. {self._advice(name, display)}{extra}")
-
-    def _expired(self, name: str, display: str) -> None:
-        self._notify_listeners()
-        message = f"Its credentials stopped working. {self._advice(name, display)}"
-        if self._context().settings.app.clean_expired:
-            # Only sections whose own expiry has passed: another traycreds (the command line)
-            # may have written fresh credentials into ours meanwhile.
-            cleaned = self._guarded(self._clean_expired, None) or []
-            section = self._written.get(name)
-            if section in cleaned:
-                del self._written[name]
-                message += f" Its credentials profile [{section}] was removed."
-        self._notifier.notify(f"{display} has expired", message)
-
-    def _auto_refresh(self, name: str) -> None:
-        try:
-            issued = self._issue(name, fresh=True, activate=False)
-            if name in self._written:
-                from traycreds.app import profiles
-
-                profiles.write_profile(issued.role, issued.credentials,
-                                       profile=self._written[name])
-            log.info("refreshed %s automatically", name)
-        except TraycredsError as error:
-            log.warning("automatic refresh of %s failed: %s", name, error.title)
-            self._set_role(name, lambda s: replace(s, working=False))
-            if self.scheduler.refresh_failed(name):
-                role = self.state.role(name)
-                display = role.display_name if role else name
-                held = self.state.states.get(name)
-                where = f"[{self._written[name]}] keeps" if name in self._written else "It keeps"
-                self._notifier.notify(
-                    f"Could not refresh {display}",
-                    f"{error.title}: {error.message} {where} the current credentials until "
-                    f"{local_time(held.expiration if held else None)}; traycreds tries again. "
-                    f"{self._advice(name, display)}")
-
-    def _clean_expired(self) -> list[str]:
-        from traycreds.app import profiles
-
-        cleaned = profiles.clean_expired(self._clock())
-        if cleaned:
-            log.info("removed expired profiles: %s", ", ".join(cleaned))
-        return cleaned
 
     # -- shutdown -----------------------------------------------------------------------
     def shutdown(self) -> None:

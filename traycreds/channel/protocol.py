@@ -8,8 +8,9 @@ Response: {"v": 1, "ok": true, "result": ...}
 TraycredsError class, so ``except MfaError`` works across the channel. Unknown keys are
 ignored (a newer peer may add some); a different ``v`` is refused with an error response.
 
-Credentials cross the channel as a document (``read_credentials``), never as lines to print:
-the command line checks its shape and renders it with core/shells.py itself.
+Credentials cross the channel as core/document.py's IssuedCredentials (``encode_credentials``,
+``decode_credentials``), never as lines to print: the command line checks the document and
+renders it with core/shells.py itself.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 
+from traycreds.core.document import IssuedCredentials
 from traycreds.core.errors import ExitCode, TraycredsError
 
 # Not typing.TYPE_CHECKING: importing typing (and dataclasses) costs credential_process ~7 ms
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from traycreds.core.models import Credentials as _Credentials
+    from traycreds.core.models import Identity
 else:
 
     class _Credentials:
@@ -64,22 +67,31 @@ _EXPIRATION = re.compile(
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-class IssuedAnswer:
-    """A credentials document from the tray, checked: what ``export`` needs to render."""
+def encode_credentials(issued: IssuedCredentials) -> dict[str, Any]:
+    """The document the tray sends for ``issued`` (``decode_credentials`` reads it back)."""
+    creds = issued.credentials
+    document: dict[str, Any] = {"AccessKeyId": creds.access_key_id,
+                                "SecretAccessKey": creds.secret_access_key}
+    if creds.session_token:
+        document["SessionToken"] = creds.session_token
+    if creds.expiration:
+        from traycreds.core.shells import format_expiration
 
-    __slots__ = ("credentials", "default_shell", "notes", "region")
+        document["Expiration"] = format_expiration(creds.expiration)
+    if issued.region:
+        document["Region"] = issued.region
+    if issued.notes:
+        document["Notes"] = list(issued.notes)
+    if issued.default_shell:
+        document["DefaultShell"] = issued.default_shell
+    return document
 
-    def __init__(self, credentials: _Credentials, region: str | None, notes: tuple[str, ...],
-                 default_shell: str | None) -> None:
-        self.credentials, self.region = credentials, region
-        self.notes, self.default_shell = notes, default_shell
 
-
-def read_credentials(document: Any, *, temporary: bool = True) -> IssuedAnswer:
-    """The credentials in a document the tray sent (serving.py's credentials_document), or
-    BadCredentialsError: every field of the right type, the key id, secret and token shaped
-    like AWS's (core/shells.check_shapes), the expiration RFC 3339. ``temporary``: a role's
-    credentials, which must have a session token and an expiration."""
+def decode_credentials(document: Any, *, temporary: bool = True) -> IssuedCredentials:
+    """The credentials in a document the tray sent, or BadCredentialsError: every field of
+    the right type, the key id, secret and token shaped like AWS's (core/shells.check_shapes),
+    the expiration RFC 3339. ``temporary``: a role's credentials, which must have a session
+    token and an expiration."""
     from traycreds.core.errors import UnsafeValueError
     from traycreds.core.shells import check_shapes
 
@@ -102,8 +114,29 @@ def read_credentials(document: Any, *, temporary: bool = True) -> IssuedAnswer:
         raise _bad("its AccessKeyId, SecretAccessKey or SessionToken is not shaped like "
                    "an AWS credential") from None
     # Notes go to stderr as they are: no control characters (terminal escapes) on the way.
-    return IssuedAnswer(credentials, region, tuple(_CONTROL.sub("?", note) for note in notes),
-                        shell)
+    return IssuedCredentials(credentials, region,
+                             tuple(_CONTROL.sub("?", note) for note in notes), shell)
+
+
+_IDENTITY_FIELDS = ("account", "arn", "user_id")
+
+
+def encode_identity(identity: Identity) -> dict[str, str]:
+    return {"account": identity.account, "arn": identity.arn, "user_id": identity.user_id}
+
+
+def decode_identity(answer: Any) -> Identity:
+    """The tray's 'whoami' answer, checked: three texts, no control characters (a terminal
+    would act on escape sequences)."""
+    from traycreds.core.models import Identity
+
+    values = [answer.get(name) if isinstance(answer, dict) else None
+              for name in _IDENTITY_FIELDS]
+    if not all(isinstance(value, str) and value.isprintable() for value in values):
+        raise ProtocolError("The tray's answer to 'whoami' is not an identity (account, arn, "
+                            "user_id), so nothing was printed. Quit the tray and start it "
+                            "again.")
+    return Identity(*(str(value) for value in values))
 
 
 def _optional(document: dict[str, Any], name: str) -> str | None:

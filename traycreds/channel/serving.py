@@ -12,27 +12,14 @@ from typing import Any
 
 from traycreds.adapters import paths
 from traycreds.app.service import AppService
+from traycreds.channel.protocol import encode_credentials, encode_identity
+from traycreds.core.document import IssuedCredentials
 from traycreds.core.errors import UsageError
 from traycreds.core.keys import check_source_name
-from traycreds.core.models import Credentials, utc_now
+from traycreds.core.models import utc_now
 from traycreds.core.shells import format_expiration
 
 Handler = Callable[[dict[str, Any]], Any]
-
-
-def credentials_document(creds: Credentials, region: str | None = None,
-                         notes: tuple[str, ...] = ()) -> dict[str, Any]:
-    document: dict[str, Any] = {"AccessKeyId": creds.access_key_id,
-                                "SecretAccessKey": creds.secret_access_key}
-    if creds.session_token:
-        document["SessionToken"] = creds.session_token
-    if creds.expiration:
-        document["Expiration"] = format_expiration(creds.expiration)
-    if region:
-        document["Region"] = region
-    if notes:
-        document["Notes"] = list(notes)
-    return document
 
 
 def _text(args: dict[str, Any], key: str) -> str:
@@ -47,17 +34,15 @@ def handlers(service: AppService) -> dict[str, Handler]:
         """A document, never lines to print: the caller checks it and renders it itself.
         DefaultShell is the settings' default_shell, for 'export' without --shell."""
         issued = service.issue_for_caller(_text(args, "role"), fresh=bool(args.get("fresh")))
-        document = credentials_document(issued.credentials, issued.region, issued.notes)
-        document["DefaultShell"] = service.state.default_shell
-        return document
+        return encode_credentials(IssuedCredentials(issued.credentials, issued.region,
+                                                    issued.notes, service.state.default_shell))
 
     def source_credentials(args: dict[str, Any]) -> dict[str, Any]:
         # The one answer that carries a long-term key: for 'credential-process --source'.
-        return credentials_document(service.source_key(_text(args, "source")))
+        return encode_credentials(IssuedCredentials(service.source_key(_text(args, "source"))))
 
     def whoami(args: dict[str, Any]) -> dict[str, str]:
-        identity = service.identity_for_caller(_text(args, "role"))
-        return {"account": identity.account, "arn": identity.arn, "user_id": identity.user_id}
+        return encode_identity(service.identity_for_caller(_text(args, "role")))
 
     def state(args: dict[str, Any]) -> dict[str, Any]:
         snapshot, now = service.state, utc_now()
