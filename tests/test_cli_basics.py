@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from traycreds import __version__
-from traycreds.cli import commands
+from traycreds.cli import config
 from traycreds.cli.main import build_parser
 
 
@@ -127,15 +127,15 @@ def test_config_path_and_edit_create_a_commented_template(
 def test_editor_command_reads_editor_as_each_system_does(tmp_path: Path) -> None:
     settings = r"C:\Users\Ana Lima\AppData\Roaming\traycreds\traycreds.toml"
     npp = r'"C:\Program Files\Notepad++\notepad++.exe" -multiInst'
-    assert commands.editor_command(npp, settings, platform="win32") == (
+    assert config.editor_command(npp, settings, platform="win32") == (
         r'"C:\Program Files\Notepad++\notepad++.exe" -multiInst '
         r'"C:\Users\Ana Lima\AppData\Roaming\traycreds\traycreds.toml"')
-    assert commands.editor_command("code --wait", "/home/a/x.toml", platform="linux") == [
+    assert config.editor_command("code --wait", "/home/a/x.toml", platform="linux") == [
         "code", "--wait", "/home/a/x.toml"]
     program = tmp_path / "My Editor.exe"
     program.write_bytes(b"")
     for platform in ("win32", "linux"):
-        assert commands.editor_command(str(program), "x.toml", platform=platform) == [
+        assert config.editor_command(str(program), "x.toml", platform=platform) == [
             str(program), "x.toml"]
 
 
@@ -183,8 +183,8 @@ def tray_with_other_files(aws_env: Any, monkeypatch: pytest.MonkeyPatch) -> Iter
     settings file and AWS config; yields that settings file. The test's command line runs
     with the user's own, empty files."""
     from traycreds.app.service import AppService
-    from traycreds.app.serving import handlers
     from traycreds.channel.server import ChannelServer
+    from traycreds.channel.serving import handlers
 
     base = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp"))  # sockets want a short path
     folder = aws_env.home / "demo"

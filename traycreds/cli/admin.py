@@ -7,7 +7,6 @@ main.py adds ``add_parsers(sub)`` to its subcommands and dispatches through ``CO
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import shutil
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from traycreds.adapters import paths
 from traycreds.app.context import Context
+from traycreds.cli.common import tray_front
 from traycreds.core.errors import ExitCode, TraycredsError, UsageError
 
 log = logging.getLogger(__name__)
@@ -63,30 +63,19 @@ def cmd_autostart(args: argparse.Namespace, ctx: Context) -> int:
 # --- the Linux application menu -------------------------------------------------------------
 
 
-def write_icon_png(path: Path) -> None:
-    """traycreds' application icon, 256 px (the one the .ico's largest frame holds)."""
-    from traycreds.adapters.atomic import write_atomic
-    from traycreds.core.state import Status
-    from traycreds.tray.icon import draw_icon
-
-    buffer = io.BytesIO()
-    draw_icon(Status.FRESH, 256).save(buffer, format="PNG")
-    write_atomic(path, buffer.getvalue(), mode=0o644)
-
-
 def cmd_install_desktop_entry(args: argparse.Namespace, ctx: Context) -> int:
-    from traycreds.adapters import autostart
+    from traycreds.adapters import desktop_entry
 
     if not sys.platform.startswith("linux"):
         raise UsageError("The desktop entry is for Linux desktops. On Windows the installer "
                          "adds traycreds to the Start menu; on macOS start it from a terminal "
                          "or at login with 'traycreds autostart on'.")
     if args.remove:
-        removed = autostart.remove_desktop_entry()
+        removed = desktop_entry.remove_desktop_entry()
         _out("".join(f"Removed {path}\n" for path in removed) or
              "No traycreds launcher was installed.\n")
         return 0
-    installed = autostart.install_desktop_entry(write_icon_png)
+    installed = desktop_entry.install_desktop_entry(tray_front(args).write_icon_png)
     _out(f"Added traycreds to the application menu:\n  {installed.launcher}\n"
          f"  {installed.icon}\nTo start it at login as well: traycreds autostart on\n")
     return 0
@@ -146,7 +135,7 @@ def _remove_keys(ctx: Context) -> list[str]:
 
 
 def _remove_login_items() -> None:
-    from traycreds.adapters import autostart
+    from traycreds.adapters import autostart, desktop_entry
 
     try:
         item = autostart.for_platform()
@@ -154,7 +143,7 @@ def _remove_login_items() -> None:
         if item.disable():
             _out(f"Removed {where} (start at login).\n")
         if sys.platform.startswith("linux"):
-            for path in autostart.remove_desktop_entry():
+            for path in desktop_entry.remove_desktop_entry():
                 _out(f"Removed {path}\n")
     except TraycredsError as error:
         sys.stderr.write(f"traycreds: {error.title}: {error.message}\n")

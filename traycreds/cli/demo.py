@@ -15,11 +15,16 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traycreds.adapters import paths
 from traycreds.adapters.atomic import write_atomic
 from traycreds.core.errors import TraycredsError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from traycreds.cli.common import TrayFront
 
 SOURCE = "traycreds-demo"
 REGION = "us-east-1"
@@ -165,17 +170,20 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run(*, tray: bool = True) -> int:
+def run(run_command_line: Callable[[list[str]], int], tray: TrayFront | None) -> int:
+    """The demo with ``tray`` (when a display can show it), else the command line's
+    walkthrough, each command run by ``run_command_line`` as the console script runs it."""
     server, url = start_server()
     try:
-        return _run_prepared(url, tray=tray)
+        return _run_prepared(url, run_command_line, tray)
     finally:
         server.stop()
         sys.stdout.write(remove_demo_key())
         sys.stdout.flush()
 
 
-def _run_prepared(url: str, *, tray: bool) -> int:
+def _run_prepared(url: str, run_command_line: Callable[[list[str]], int],
+                  tray: TrayFront | None) -> int:
     folder = prepare(url)
     sys.stdout.write(
         f"traycreds demo: local STS at {url}, key stored as {SOURCE!r}, AWS files in {folder}.\n"
@@ -189,13 +197,11 @@ def _run_prepared(url: str, *, tray: bool) -> int:
         sys.stdout.write("Starting the tray: click its icon, pick a role, choose "
                          "'Copy for ...', and paste. Quit from its menu to end the demo.\n")
         sys.stdout.flush()
-        from traycreds.tray.main import run_tray
-
-        return run_tray()
+        return tray.run()
     if tray:
         sys.stdout.write("No display here, so no tray: this is what the command line "
                          "gives on the same engine.\n\n")
-    return _print_walkthrough()
+    return _print_walkthrough(run_command_line)
 
 
 def _no_tray_host() -> bool:
@@ -213,15 +219,13 @@ def _no_tray_host() -> bool:
     return True
 
 
-def _print_walkthrough() -> int:
-    from traycreds.cli.main import main
-
+def _print_walkthrough(run_command_line: Callable[[list[str]], int]) -> int:
     for argv in (["roles"], ["export", "demo-readonly", "--shell", "bash"],
                  ["export", "demo-deploy", "--shell", "cmd"], ["whoami", "demo-deploy"],
                  ["write", "demo-readonly"]):
         sys.stdout.write(f"$ traycreds {' '.join(argv)}\n")
         sys.stdout.flush()
-        code = main(argv)
+        code = run_command_line(argv)
         if code:
             return code
         sys.stdout.write("\n")

@@ -96,20 +96,9 @@ def _keyring() -> str:
 
 def _platform_tray_backend() -> tuple[str | None, str]:
     """PYSTRAY_BACKEND as the tray would run with it, and who chose it."""
-    given = os.environ.get("PYSTRAY_BACKEND")
-    if given:
-        return given, "PYSTRAY_BACKEND"
-    from traycreds.tray.app import choose_backend
+    from traycreds.adapters.traybackend import tray_backend
 
-    try:
-        choose_backend()
-        chosen = os.environ.get("PYSTRAY_BACKEND")
-    finally:
-        os.environ.pop("PYSTRAY_BACKEND", None)  # doctor reports; it does not change things
-    if chosen:
-        return chosen, "traycreds' choice"
-    default = {"win32": "win32", "darwin": "darwin"}.get(sys.platform)
-    return default, "pystray's choice"
+    return tray_backend(sys.platform, os.environ)
 
 
 def _tray_backend() -> str:

@@ -46,9 +46,11 @@ def _full(argv: list[str]) -> int:
         # collector's passes over them, during the run and at exit, cost about a third of a
         # cold export (bench/README.md). Reference counting still frees what it can.
         gc.disable()
+    from traycreds.cli import fast
     from traycreds.cli.main import main
+    from traycreds.tray.front import TrayFront
 
-    code = main(argv)
+    code = main(argv, tray_absent=fast.tray_absent, front=TrayFront())
     if one_shot:
         gc.freeze()
     return code

@@ -11,6 +11,9 @@ import os
 import sys
 
 _SHELL_FLAGS = ("--shell", "-s")
+# Set when try_fast asked and no tray answered: the full command line then does not knock
+# a second time (cli/entry.py passes it on).
+tray_absent = False
 
 
 def _parse(argv: list[str]) -> tuple[str, str | None] | None:
@@ -34,10 +37,10 @@ def _parse(argv: list[str]) -> tuple[str, str | None] | None:
 def try_fast(argv: list[str]) -> int | None:
     """The exit code when the running tray answered (credentials or an error), else None.
 
-    Imports only the channel client (json, _socket, the builtin SHA-256, the errors module)
-    and core/shells.py: the console script (cli/entry.py) calls it before anything else. The
-    tray sends a credentials document; the lines printed are rendered here, from the checked
-    document, never taken from the answer.
+    Goes through the tray provider (channel/remote.py), as the full command line does when a
+    tray runs: it imports the channel client (json, _socket, the builtin SHA-256, the errors
+    module), core/shells.py and core/document.py, nothing else. The tray sends a credentials
+    document; the lines printed are rendered here, from the checked document.
     """
     parsed = _parse(argv)
     if parsed is None or os.environ.get("TRAYCREDS_NO_TRAY") == "1":
@@ -46,33 +49,23 @@ def try_fast(argv: list[str]) -> int | None:
     from traycreds.adapters.hardening import disable_core_dumps
 
     disable_core_dumps()  # this process is about to hold credentials
-    from traycreds.channel import client
-    from traycreds.channel.protocol import read_credentials
-    from traycreds.core import shells
+    from traycreds.channel.remote import TrayProvider
     from traycreds.core.errors import NotRunningError, TraycredsError
 
+    global tray_absent
     try:
-        chosen = shells.normalize_shell(shell) if shell else None
-        issued = read_credentials(client.request("credentials", {"role": role},
-                                                 timeout=180.0))
-        chosen = chosen or shells.normalize_shell(
-            shells.default_shell(sys.platform, issued.default_shell))
-        creds = issued.credentials
-        text = (shells.credential_process_json(creds) if chosen == "json"
-                else shells.render(chosen, creds, issued.region))
-    except client.UntrustedTrayError as error:
-        client.warn_untrusted(error)
-        return None
+        rendered = TrayProvider().render(role, shell)
     except NotRunningError:
+        tray_absent = True
         return None
     except TraycredsError as error:
         return _report(error.title, error.message, int(error.exit_code))
     except KeyboardInterrupt:
         return _report("Cancelled", "Interrupted.", 1)
     try:
-        for note in issued.notes:
+        for note in rendered.issued.notes:
             sys.stderr.write(f"traycreds: note: {note}\n")
-        sys.stdout.write(text)
+        sys.stdout.write(rendered.text)
         sys.stdout.flush()
     except BrokenPipeError:  # the reader left (`| head -0`): no second error at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -7,10 +7,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from traycreds import __version__
 from traycreds.core.errors import ExitCode, TraycredsError
 from traycreds.core.shells import SHELLS
+
+if TYPE_CHECKING:
+    from traycreds.cli.common import TrayFront
 
 log = logging.getLogger("traycreds.cli")
 
@@ -133,9 +137,16 @@ def _report(error: TraycredsError) -> int:
     return int(error.exit_code)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, tray_absent: bool = False,
+         front: TrayFront | None = None) -> int:
+    """Run one command. ``tray_absent``: the fast path already knocked and no tray answered,
+    so the command does not knock again. ``front``: the tray front end, for the commands that
+    start it or draw its icon (the console script passes it; cli never imports tray/)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.tray_absent, args.front = tray_absent, front
+    # The demo's walkthrough runs commands as the console script would, reports and all.
+    args.run_command_line = lambda more: main(more, tray_absent=tray_absent, front=front)
     from traycreds.adapters import logs, paths
 
     debug = args.debug or os.environ.get("TRAYCREDS_LOG", "").lower() == "debug"
@@ -161,10 +172,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"({paths.log_dir()}); please include them in a bug report.",
             title="Internal error"))
 
-
-def run() -> None:
-    """The console script's entry before it moved to traycreds.cli.entry (which imports none
-    of this module when the running tray answers). Kept for callers of the old name."""
-    from traycreds.cli.entry import run as entry_run
-
-    entry_run()

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from traycreds.adapters.traybackend import traycreds_choice
 from traycreds.app.service import AppService
 from traycreds.core.menu import Action, Item, build_menu, icon_status, native_label, tooltip
 from traycreds.core.models import utc_now
@@ -27,15 +28,11 @@ log = logging.getLogger(__name__)
 
 
 def choose_backend() -> None:
-    """On Linux use pystray's gtk backend unless told otherwise.
-
-    pystray prefers appindicator when its typelib is installed, but that has no
-    default (left-click) action and needs a StatusNotifier host; gtk docks in
-    XEmbed trays, activates the default item on left click and sends real
-    notifications. ``PYSTRAY_BACKEND`` still overrides.
-    """
-    if sys.platform.startswith("linux"):
-        os.environ.setdefault("PYSTRAY_BACKEND", "gtk")
+    """Run pystray with adapters/traybackend's choice (gtk on Linux) unless told otherwise;
+    ``PYSTRAY_BACKEND`` still overrides."""
+    chosen = traycreds_choice(sys.platform)
+    if chosen is not None:
+        os.environ.setdefault("PYSTRAY_BACKEND", chosen)
         if os.environ["PYSTRAY_BACKEND"] == "gtk":
             try:  # name the tray window traycreds, not __main__.py (python -m traycreds)
                 from gi.repository import GLib

@@ -55,7 +55,7 @@ def run_tray() -> int:
         tray.quit()
         return {}
 
-    from traycreds.app.serving import handlers
+    from traycreds.channel.serving import handlers
 
     server: ChannelServer | None = None
     try:
