@@ -34,12 +34,14 @@ from common import (
 )
 
 TARGET_S = 0.6
+TARGET_VS_AWSUME = 0.65  # issue 14: cold export at most 0.65x awsume's median, same run
 
 
 # --- where traycreds' time goes ------------------------------------------------------------------
 # Runs in a fresh traycreds process: wraps the library calls traycreds makes, then runs the
-# real `traycreds export` in-process through `traycreds.cli.main.run()`, the console script's
-# entry point (so with its collector handling: gc.disable() first, gc.freeze() before exit).
+# real `traycreds export` in-process through `traycreds.cli.entry.run()`, what the console
+# script calls (so the fast path's try first, finding no tray, then the collector handling:
+# gc.disable() first, gc.freeze() before exit).
 # Prints one JSON line: phase durations (seconds), the keyring backend, whether keyring's
 # discovery ran. Flags: --os-exit (skip interpreter teardown), --gc-default (call main() with
 # the collector left on, as before run() managed it).
@@ -73,6 +75,7 @@ def timed(name, fn):
     return wrapper
 
 t = time.perf_counter()
+import traycreds.cli.entry as entry
 import traycreds.cli.main as cli
 add("import_cli", time.perf_counter() - t)
 if not GC_DEFAULT:
@@ -105,12 +108,11 @@ def get_keyring(*args, **kwargs):  # keyring's discovery: default_backend()'s fa
 keyring.get_keyring = get_keyring
 
 t = time.perf_counter()
-import boto3.session, botocore.session, botocore.client
+import traycreds.adapters.stscall as stscall
+import traycreds.adapters.stswire as stswire
 add("import_boto", time.perf_counter() - t)
-if hasattr(sts, "boto_session"):
-    sts.boto_session = timed("boto_session", sts.boto_session)
-boto3.session.Session.client = timed("client", boto3.session.Session.client)
-botocore.client.BaseClient._make_api_call = timed("call", botocore.client.BaseClient._make_api_call)
+stswire.Service.__init__ = timed("service", stswire.Service.__init__)
+stscall.perform = timed("call", stscall.perform)  # includes "service" on the first call
 
 argv = ["export", "bench", "--shell", "bash"]
 real, sys.stdout = sys.stdout, io.StringIO()
@@ -120,7 +122,7 @@ if GC_DEFAULT:
 else:
     sys.argv = ["traycreds", *argv]
     try:
-        cli.run()  # gc.disable(), main(argv), gc.freeze(), sys.exit(code)
+        entry.run()  # try_fast (no tray), gc.disable(), main(argv), gc.freeze(), sys.exit
         status = None
     except SystemExit as exc:
         status = exc.code
@@ -142,7 +144,7 @@ VARIANTS = (
     ("--os-exit", "run(), then flush, logging.shutdown(), os._exit(0): no teardown at all"),
     ("--gc-default", "main() with the collector left on (the behaviour before run() managed it)"),
 )
-WRAPPED = ("backend", "get_password", "boto_session", "client", "call")
+WRAPPED = ("backend", "get_password", "call")  # "service" is inside "call"
 
 @dataclass
 class ProbeRun:
@@ -162,12 +164,12 @@ BREAKDOWN: list[tuple[str, common.Phase]] = [
      lambda p, wall, bare: p.get("backend", 0)),
     ("keyring get_password (D-Bus Secret Service)",
      lambda p, wall, bare: p.get("get_password", 0)),
-    ("import boto3 + botocore", lambda p, wall, bare: p["import_boto"]),
-    ("boto3/botocore session", lambda p, wall, bare: p.get("boto_session", 0)),
-    ("STS client creation (service model, endpoint rules)",
-     lambda p, wall, bare: p.get("client", 0)),
-    ("AssumeRole call (endpoint resolution, SigV4, HTTP, parse; incl. moto)",
-     lambda p, wall, bare: p.get("call", 0)),
+    ("import botocore's parts for STS (stswire: auth, HTTP, model, parsers)",
+     lambda p, wall, bare: p["import_boto"]),
+    ("STS model, endpoint rules and partitions (stswire.Service)",
+     lambda p, wall, bare: p.get("service", 0)),
+    ("AssumeRole call (endpoint rules, SigV4, HTTP, parse; incl. moto)",
+     lambda p, wall, bare: p.get("call", 0) - p.get("service", 0)),
     ("rest of traycreds (config, logging, engine, render)",
      lambda p, wall, bare: p["main"] - sum(p.get(k, 0) for k in WRAPPED)),
     ("teardown at exit, beyond a bare one (wall - start - in-process)",
@@ -264,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         BREAKDOWN, [(r.wall_s, r.phases) for r in probes], statistics.median(bare))
     print(breakdown)
     print(f"\n(the probe runs the real `traycreds export` in-process through "
-          f"`traycreds.cli.main.run()`, with timers around the library calls; its wall, "
+          f"`traycreds.cli.entry.run()`, with timers around the library calls; its wall, "
           f"{fmt_ms(probe_wall)} ms, compares with {fmt_ms(base_wall)} ms for the real command; "
           "medians of phases need not add up exactly)")
 
@@ -286,9 +288,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             more += f"; GC pauses inside the run {fmt_ms(gc_pauses)} ms"
         print(f"- {what}: {fmt_ms(wall)} ms ({more})")
 
-    verdict = "PASS" if base_wall <= TARGET_S else "MISS"
-    print(f"\n{verdict}: traycreds export cold median {fmt_ms(base_wall)} ms vs target "
-          f"{fmt_ms(TARGET_S)} ms")
+    awsume_wall = statistics.median(s.wall_s for s in tools[1].samples)
+    ratio = base_wall / awsume_wall
+    verdict = "PASS" if base_wall <= TARGET_S and ratio <= TARGET_VS_AWSUME else "MISS"
+    print(f"\ntraycreds export / awsume -s, medians of this run: {ratio:.2f}x "
+          f"(target at most {TARGET_VS_AWSUME:.2f}x)")
+    print(f"{verdict}: traycreds export cold median {fmt_ms(base_wall)} ms, {ratio:.2f}x "
+          f"awsume's; targets {fmt_ms(TARGET_S)} ms and {TARGET_VS_AWSUME:.2f}x")
 
     common.write_json(args.json, {
         "tools": common.samples_json(tools),
@@ -296,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "probes": {flag or "plain": [asdict(r) for r in runs]
                    for flag, runs in probe_runs.items()},
         "versions": versions, "target_s": TARGET_S, "verdict": verdict,
+        "vs_awsume": ratio, "target_vs_awsume": TARGET_VS_AWSUME,
     })
     return 0
 

@@ -174,7 +174,7 @@ def test_without_the_tray_the_command_line_does_the_work_itself(tray: Tray) -> N
     # Its own STS call: other credentials, and the modules the fast path avoids (which also
     # shows that the import check above can see them).
     assert credentials_of(alone.stdout)[0] != credentials_of(held.stdout)[0]
-    assert {"boto3", "argparse", "logging", "traycreds.cli.main"} <= modules
+    assert {"botocore", "keyring", "argparse", "logging", "traycreds.cli.main"} <= modules
 
 
 @pytest.mark.parametrize(("args", "code", "title", "fragment"), [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,70 @@ def test_chainer_with_only_insecure_backends_is_refused() -> None:
 
     with pytest.raises(KeyringError):
         check_secure(ChainerBackend())
+
+
+# -- the backend: keyring's own choice, without its discovery ---------------------------------
+
+
+def test_default_backend_is_keyrings_own_choice(secret_service: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """What keyring's discovery picks (its env var, config file, then priority), computed
+    afresh: the same backend, or keyring's chain led by it whose other members share its
+    store (libsecret behind the Secret Service)."""
+    from keyring import core
+
+    from traycreds.adapters.keystore import default_backend
+
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    ours, theirs = default_backend(), core._detect_backend()
+    members = list(getattr(theirs, "backends", [theirs]))
+    if type(theirs).__name__ == "ChainerBackend":
+        assert [type(b).__name__ for b in members[1:]] in ([], ["Keyring"]), members
+        assert all(type(b).__module__ == "keyring.backends.libsecret" for b in members[1:])
+    assert type(members[0]) is type(ours)
+
+
+def _discovery(monkeypatch: pytest.MonkeyPatch) -> object:
+    """keyring's full discovery, replaced by a marker: which way default_backend() went."""
+    import keyring
+
+    marker = object()
+    monkeypatch.setattr(keyring, "get_keyring", lambda: marker)
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    return marker
+
+
+def test_a_third_party_backend_leaves_the_choice_to_keyring(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """It may outrank the platform's backend (keyring sorts by priority): keyring decides."""
+    from keyring.compat.py312 import metadata
+
+    from traycreds.adapters.keystore import default_backend
+
+    real = metadata.entry_points
+    other = metadata.EntryPoint(name="other", value="keyrings.other.backend",
+                                group="keyring.backends")
+
+    def entry_points(**selection: Any) -> Any:
+        found = list(real(**selection))
+        return [*found, other] if selection.get("group") == "keyring.backends" else found
+
+    marker = _discovery(monkeypatch)
+    monkeypatch.setattr(metadata, "entry_points", entry_points)
+    assert default_backend() is marker
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="KWallet is a Linux backend")
+def test_kwallet_possible_leaves_the_choice_to_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With dbus-python importable keyring's KWallet backend may be viable (and on KDE it
+    outranks the Secret Service): keyring decides."""
+    import importlib.machinery
+    import types
+
+    from traycreds.adapters.keystore import default_backend
+
+    marker = _discovery(monkeypatch)
+    dbus = types.ModuleType("dbus")
+    dbus.__spec__ = importlib.machinery.ModuleSpec("dbus", None)
+    monkeypatch.setitem(sys.modules, "dbus", dbus)
+    assert default_backend() is marker

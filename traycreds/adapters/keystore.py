@@ -8,6 +8,7 @@ non-secret index (source name -> access key id) sits in the data folder.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -44,16 +45,34 @@ _PLATFORM_BACKENDS = {
     "win32": ("keyring.backends.Windows", "WinVaultKeyring"),
     "darwin": ("keyring.backends.macOS", "Keyring"),
 }
+# keyring's own backends register under its entry-point group, as third-party ones do.
+_KEYRING_OWN = "keyring.backends."
+
+
+def _only_keyrings_own_backends() -> bool:
+    """No third-party backend is installed (it could outrank the platform's) and, on Linux,
+    KWallet cannot be viable: keyring's KWallet backend needs dbus-python, and on KDE it
+    outranks the Secret Service. keyring's discovery loads this same entry-point group."""
+    from keyring.compat.py312 import metadata
+
+    entry_points = metadata.entry_points(group="keyring.backends")
+    if any(not str(ep.value).startswith(_KEYRING_OWN) for ep in entry_points):
+        return False
+    return sys.platform != "linux" or importlib.util.find_spec("dbus") is None
 
 
 def default_backend() -> Any:
     """keyring's choice, reached without its entry-point discovery where possible.
 
     ``keyring.get_keyring()`` imports every installed backend (about 75 ms, a third
-    of a cold ``traycreds export``). When the user has not configured keyring
-    (PYTHON_KEYRING_BACKEND or keyringrc.cfg), the platform's own backend is what it
-    would choose; if that one is not viable (say KWallet without a Secret Service),
-    keyring's full discovery decides.
+    of a cold ``traycreds export``). keyring takes PYTHON_KEYRING_BACKEND, else
+    keyringrc.cfg, else the viable backend of highest priority, chaining all viable
+    ones when there are several (keyring/core.py, backends/chainer.py). When nothing is
+    configured and only keyring's own backends are installed, that is the platform's
+    backend: the only one on Windows and macOS; on Linux the Secret Service (priority 5),
+    chained at most with libsecret (4.8), which reads and writes the same Secret Service
+    items after it. If the platform backend is not viable (say no Secret Service), or
+    anything else could be chosen, keyring's full discovery decides.
     """
     import keyring
     from keyring.util import platform_
@@ -61,7 +80,7 @@ def default_backend() -> Any:
     configured = os.environ.get("PYTHON_KEYRING_BACKEND") or \
         (platform_.config_root() / "keyringrc.cfg").exists()
     choice = _PLATFORM_BACKENDS.get(sys.platform)
-    if not configured and choice is not None:
+    if not configured and choice is not None and _only_keyrings_own_backends():
         try:
             cls = getattr(importlib.import_module(choice[0]), choice[1])
             if cls.priority > 0:

@@ -1,4 +1,4 @@
-"""STS through boto3, with every failure turned into a traycreds error.
+"""STS through botocore (stswire.py, no boto3 client), with every failure a traycreds error.
 
 botocore's DEBUG logging prints raw response bodies, secrets included
 (botocore #2626); traycreds never enables it and caps botocore's loggers.
@@ -20,7 +20,6 @@ from traycreds.core.models import Credentials, Identity, utc_now
 
 # Skew beyond this makes SigV4 fail; AWS allows 5 minutes.
 SKEW_TOLERANCE = 300.0
-_RETRIES = {"mode": "standard", "total_max_attempts": 4}  # the first try included
 # One operation, retries included, ends by then whatever the server does (the setting
 # sts_timeout_seconds; botocore's read_timeout alone bounds each socket read, not a call).
 DEFAULT_DEADLINE = 30.0
@@ -142,7 +141,8 @@ def bad_answer(where: str, reason: str) -> errors.BadResponseError:
 
 
 def boto_session() -> Any:
-    """A boto3 session that reads neither AWS_PROFILE nor the shared AWS files.
+    """A boto3 session that reads neither AWS_PROFILE nor the shared AWS files (the demo's IAM
+    client; STS calls go through stswire.py, which reads the same settings, without boto3).
 
     AWS_PROFILE may name a profile only traycreds knows (botocore would raise
     ProfileNotFound), and traycreds always passes credentials explicitly. botocore parses
@@ -163,7 +163,7 @@ def boto_session() -> Any:
 
 
 class BotoSts:
-    """The STS port, on boto3. Import cost is paid on first use, not at import.
+    """The STS port, on botocore. Import cost is paid on first use, not at import.
 
     ``deadline``: seconds one operation may take, retries included (a number, or a
     callable read at each call so a reloaded setting applies to the next one).
@@ -174,40 +174,31 @@ class BotoSts:
         self._clock = clock
         self._deadline = deadline
         self._lock = threading.Lock()
-        self._session: Any = None
+        self._service: Any = None
 
     def deadline_seconds(self) -> float:
         return self._deadline() if callable(self._deadline) else self._deadline
 
-    def _client(self, creds: Credentials, endpoint: Endpoint) -> Any:
+    def _wire(self) -> Any:
+        """STS's model and rules (stswire.Service), loaded on the first call only."""
         with self._lock:
-            if self._session is None:
-                self._session = boto_session()
-            session = self._session
-        from botocore.config import Config
+            if self._service is None:
+                from traycreds.adapters import stswire
 
-        return session.client(
-            "sts",
-            region_name=endpoint.region,
-            endpoint_url=endpoint.url,
-            aws_access_key_id=creds.access_key_id,
-            aws_secret_access_key=creds.secret_access_key,
-            aws_session_token=creds.session_token,
-            config=Config(retries=_RETRIES, connect_timeout=5, read_timeout=15,
-                          user_agent_appid="traycreds"),
-        )
+                self._service = stswire.Service()
+            return self._service
 
     def _call(self, creds: Credentials, endpoint: Endpoint, operation: str, *, action: str,
               target: str, caller: str, **params: Any) -> dict[str, Any]:
         from botocore import exceptions as bx
 
-        from traycreds.adapters import stscall
+        from traycreds.adapters import stscall, stswire
 
         secrets = (creds.secret_access_key, creds.session_token, params.get("TokenCode"))
-        call = stscall.Call(self.deadline_seconds())
+        keys = stswire.Keys(creds.access_key_id, creds.secret_access_key, creds.session_token)
+        call = stscall.Call(self.deadline_seconds(), MAX_STS_RESPONSE)
         try:
-            return stscall.perform(call, lambda: self._client(creds, endpoint), operation,
-                                   params)
+            return stscall.perform(call, self._wire, keys, endpoint, operation, params)
         except stscall.DeadlineExceeded:
             raise _deadline_error(_where(call, endpoint), call.seconds) from None
         except stscall.BadAnswer as exc:

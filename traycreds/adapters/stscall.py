@@ -4,9 +4,11 @@ botocore's read_timeout applies to each socket read, so a server that trickles a
 every few seconds holds a call forever. Here each operation (its retries included) runs
 on a thread of its own: the caller stops waiting at the deadline, and the connections the
 operation opened are shut down then, so the abandoned thread ends soon after instead of
-living on; no retry starts past the deadline. Answers are read through botocore's own
-HTTP session (proxies, AWS_CA_BUNDLE and endpoint settings keep working), at most
-MAX_STS_RESPONSE bytes of them: STS answers are a few KiB.
+living on; no retry starts past the deadline. The operation is made of botocore's parts
+(stswire.py), as a botocore client would make it: its attempts loop under botocore's
+standard retry policy, and answers are read through botocore's own HTTP session (proxies,
+AWS_CA_BUNDLE and endpoint settings keep working), at most the call's limit of them
+(sts.MAX_STS_RESPONSE): STS answers are a few KiB.
 
 botocore is imported with this module: import it where the call is made, not at start.
 """
@@ -33,7 +35,8 @@ from botocore.parsers import ResponseParserError
 from urllib3.exceptions import ProtocolError
 from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeout
 
-from traycreds.adapters.sts import MAX_STS_RESPONSE
+from traycreds.adapters import stswire
+from traycreds.core.endpoints import Endpoint
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +60,10 @@ class BadAnswer(Exception):
 class Call:
     """One logical STS operation: its deadline and the connections it opened."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, limit: int) -> None:
         self.seconds = seconds
-        self.url: str | None = None  # the endpoint botocore resolved, once the client exists
+        self.limit = limit  # the most of an answer read, in bytes
+        self.url: str | None = None  # the endpoint botocore's rules resolved, once they have
         self.answered = False  # this attempt got an HTTP answer: a failure now is its content
         self._end = time.monotonic() + seconds
         self._lock = threading.Lock()
@@ -144,19 +148,19 @@ def _declared_length(headers: Any) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _read_bounded(response: Any, request: Any) -> bytes:
+def _read_bounded(response: Any, request: Any, limit: int) -> bytes:
     raw, declared = response.raw, _declared_length(response.headers)
-    if declared is not None and declared > MAX_STS_RESPONSE:
+    if declared is not None and declared > limit:
         raw.close()  # without reading it
-        raise BadAnswer(f"with more than {MAX_STS_RESPONSE // 1024} KiB")
+        raise BadAnswer(f"with more than {limit // 1024} KiB")
     parts: list[bytes] = []
     total = 0
     try:
         while chunk := raw.read(_CHUNK):
             total += len(chunk)
-            if total > MAX_STS_RESPONSE:
+            if total > limit:
                 raw.close()
-                raise BadAnswer(f"with more than {MAX_STS_RESPONSE // 1024} KiB")
+                raise BadAnswer(f"with more than {limit // 1024} KiB")
             parts.append(chunk)
     except Urllib3ReadTimeout as exc:  # as botocore's own send() maps them: retried
         raise bx.ReadTimeoutError(endpoint_url=request.url, error=exc) from None
@@ -170,59 +174,96 @@ def _read_bounded(response: Any, request: Any) -> bytes:
     return b"".join(parts)
 
 
-class _Sender:
-    """botocore's before-send hook: one attempt, through botocore's own HTTP session."""
-
-    def __init__(self, call: Call, http_session: Any) -> None:
-        self._call = call
-        self._session = http_session
-
-    def __call__(self, request: Any, **_: Any) -> Any:
-        call = self._call
-        call.answered = False
-        call.check()
-        context = getattr(request, "context", None)
-        if isinstance(context, dict):
-            # No single read may outlast the deadline either (botocore's per-request
-            # override), so the thread ends on time even where connections were not tracked.
-            configured = getattr(context.get("client_config"), "read_timeout", None) or 60
-            context["read_timeout"] = max(0.1, min(configured, call.remaining()))
-        streaming = request.stream_output
-        request.stream_output = True  # headers only: the body is read here, bounded
-        try:
-            response = self._session.send(request)
-        finally:
-            request.stream_output = streaming
-        if streaming:
-            return response
-        body = _read_bounded(response, request)
-        call.answered = True
-        return AWSResponse(request.url, response.status_code, response.headers,
-                           _Buffered(body))
+def _send(call: Call, http_session: Any, request: Any) -> Any:
+    """One attempt through botocore's HTTP session, its answer read here, bounded."""
+    call.answered = False
+    call.check()
+    context = getattr(request, "context", None)  # a prepared request's, in newer botocore
+    if isinstance(context, dict):
+        # No single read may outlast the deadline either (botocore's per-request override),
+        # so the thread ends on time even where connections were not tracked.
+        context["read_timeout"] = max(0.1, min(stswire.READ_TIMEOUT, call.remaining()))
+    request.stream_output = True  # headers only: the body is read here, bounded
+    response = http_session.send(request)
+    body = _read_bounded(response, request, call.limit)
+    call.answered = True
+    return AWSResponse(request.url, response.status_code, response.headers, _Buffered(body))
 
 
-def _attach(client: Any, call: Call) -> None:
-    call.url = getattr(client.meta, "endpoint_url", None)
-    http_session = client._endpoint.http_session
+def _parse(service: stswire.Service, operation: Any, http_response: Any) -> dict[str, Any]:
+    """botocore's endpoint's parse: the output shape, then a modeled error's own fields."""
+    answer = {"headers": http_response.headers, "status_code": http_response.status_code,
+              "context": {"operation_name": operation.name}, "body": http_response.content}
+    parsed: dict[str, Any] = service.parser.parse(answer, operation.output_shape)
+    code = parsed.get("Error", {}).get("Code") if http_response.status_code >= 300 else None
+    shape = service.model.shape_for_error_code(code) if code is not None else None
+    if shape is not None:
+        parsed.update(service.parser.parse(answer, shape))
+    return parsed
+
+
+Outcome = tuple[tuple[Any, dict[str, Any]] | None, Exception | None]
+
+
+def _attempt(call: Call, service: stswire.Service, operation: Any, request: Any,
+             http_session: Any) -> Outcome:
+    """(http response, parsed answer) or the exception, as botocore's endpoint returns them
+    to its retry policy; an answer that is not STS's raises."""
+    try:
+        http_response = _send(call, http_session, request)
+    except Exception as exc:  # the retry policy decides; it retries connection errors only
+        return None, exc
+    return (http_response, _parse(service, operation, http_response)), None
+
+
+def _track(http_session: Any) -> None:
     pools = getattr(http_session, "_pool_classes_by_scheme", None)
     if isinstance(pools, dict):  # shared with its pool managers, proxies' included
         pools.update(http=_HTTPPool, https=_HTTPSPool)
     else:  # pragma: no cover - another botocore: the per-read override still bounds it
         log.debug("botocore's HTTP session has no pool classes; connections not tracked")
-    client.meta.events.register_first("before-send.sts", _Sender(call, http_session))
+
+
+def _retries(call: Call, service: stswire.Service, operation: Any, request_dict: dict[str, Any],
+             keys: stswire.Keys, target: stswire.Target,
+             http_session: Any) -> dict[str, Any]:
+    """botocore's endpoint's loop: attempts, each signed anew, as its retry policy says."""
+    handler = service.retry_handler()
+    attempt = 1
+    while True:
+        request = service.signed(request_dict, attempt, keys, target)
+        response, error = _attempt(call, service, operation, request, http_session)
+        delay = handler.needs_retry(response=response, attempts=attempt, operation=operation,
+                                    caught_exception=error, request_dict=request_dict)
+        if delay is None or delay is False:
+            break
+        time.sleep(max(0.0, min(float(delay), call.remaining())))  # then check() ends it
+        attempt += 1
+    if error is not None:
+        raise error
+    assert response is not None
+    http_response, parsed = response
+    parsed.get("ResponseMetadata", {})["RetryAttempts"] = attempt - 1
+    if http_response.status_code >= 300:
+        raise bx.ClientError(parsed, operation.name)
+    return parsed
 
 
 _PARSE_FAILURES = (KeyError, ValueError, TypeError, AttributeError, IndexError)
 
 
-def _operate(call: Call, make_client: Callable[[], Any], operation: str,
-             params: dict[str, Any]) -> dict[str, Any]:
+def _operate(call: Call, service: Callable[[], stswire.Service], keys: stswire.Keys,
+             endpoint: Endpoint, operation: str, params: dict[str, Any]) -> dict[str, Any]:
     _local.call = call
-    client = make_client()
+    sts = service()
+    target = sts.target(endpoint)
+    call.url = target.url
+    model = sts.operation(operation)
+    request_dict = sts.request_dict(model, params, target)
+    http_session = sts.http_session(target)
     try:
-        _attach(client, call)
-        result: dict[str, Any] = getattr(client, operation)(**params)
-        return result
+        _track(http_session)
+        return _retries(call, sts, model, request_dict, keys, target, http_session)
     except ResponseParserError:
         raise BadAnswer("with a body that is not STS's XML") from None
     except _PARSE_FAILURES as exc:
@@ -232,12 +273,12 @@ def _operate(call: Call, make_client: Callable[[], Any], operation: str,
             raise BadAnswer("with a document botocore cannot read as STS's") from None
         raise
     finally:
-        client.close()
+        http_session.close()
 
 
-def perform(call: Call, make_client: Callable[[], Any], operation: str,
-            params: dict[str, Any]) -> dict[str, Any]:
-    """Run ``operation`` on a client from ``make_client`` within ``call``'s deadline.
+def perform(call: Call, service: Callable[[], stswire.Service], keys: stswire.Keys,
+            endpoint: Endpoint, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run ``operation`` (``assume_role``, ...) with ``keys`` within ``call``'s deadline.
 
     Raises DeadlineExceeded at the deadline, BadAnswer for an answer that is not STS's,
     else what botocore raised.
@@ -247,7 +288,7 @@ def perform(call: Call, make_client: Callable[[], Any], operation: str,
 
     def work() -> None:
         try:
-            outcome["result"] = _operate(call, make_client, operation, params)
+            outcome["result"] = _operate(call, service, keys, endpoint, operation, params)
         except BaseException as exc:  # handed to the caller, who decides
             outcome["error"] = exc
         finally:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable
-from datetime import datetime, timezone
 
 from traycreds.core.errors import UnsafeValueError, UsageError
 
@@ -19,7 +17,15 @@ from traycreds.core.errors import UnsafeValueError, UsageError
 # this module, and dataclasses' import costs it ~14 ms of a ~17 ms call.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime, timezone
+
     from traycreds.core.models import Credentials
+else:
+    try:  # the C module itself: datetime.py first builds its pure-Python twin (~1 ms a call)
+        from _datetime import timezone
+    except ImportError:  # pragma: no cover - an interpreter without the C module
+        from datetime import timezone
 
 # The one list of output formats: settings, the command line's help and the tray's menu
 # read it. (name, title in messages, title in the tray's "Copy for ..." items or None).
