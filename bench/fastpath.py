@@ -90,15 +90,15 @@ phases = {}
 # In the console script's order, each timed alone (what the rows above it imported is cached).
 for key, name in (("script_re", "re"),  # the first line of pip's console script
                   ("entry", "traycreds.cli.entry"), ("fast", "traycreds.cli.fast"),
-                  ("json", "json"), ("errors", "traycreds.core.errors"),
+                  ("hardening", "traycreds.adapters.hardening"),
+                  ("errors", "traycreds.core.errors"), ("shells", "traycreds.core.shells"),
+                  ("provider", "traycreds.app.provider"),
                   ("protocol", "traycreds.channel.protocol"),
                   ("client", "traycreds.channel.client"),
-                  ("hardening", "traycreds.adapters.hardening"),
-                  ("shells", "traycreds.core.shells")):
+                  ("remote", "traycreds.channel.remote")):
     t = time.perf_counter()
     __import__(name)
     phases[key] = time.perf_counter() - t
-import json
 entry, client = sys.modules["traycreds.cli.entry"], sys.modules["traycreds.channel.client"]
 try_fast = sys.modules["traycreds.cli.fast"].try_fast
 _request = client.request
@@ -116,8 +116,10 @@ status = try_fast(["export", sys.argv[1], "--shell", "bash"])
 phases["run"] = time.perf_counter() - t
 printed, sys.stdout = sys.stdout.getvalue(), real
 phases["in_process"] = time.perf_counter() - T0
+modules = len(sys.modules)
+import json  # the probe's own report: after every measurement (the fast path imports no json)
 print(json.dumps({"status": status, "phases": phases, "printed": "AWS_SESSION_TOKEN" in printed,
-                  "modules": len(sys.modules)}))
+                  "modules": modules}))
 entry._exit_now(status)  # as run() does after the fast path
 '''
 
@@ -126,13 +128,12 @@ BREAKDOWN: list[tuple[str, common.Phase]] = [
     ("`import re` in pip's console script", lambda p, wall, bare: p["script_re"]),
     ("import traycreds.cli.entry, traycreds.cli.fast", lambda p, wall, bare:
      p["entry"] + p["fast"]),
-    ("import json", lambda p, wall, bare: p["json"]),
-    ("import traycreds.core.errors + channel.protocol", lambda p, wall, bare:
-     p["errors"] + p["protocol"]),
-    ("import traycreds.channel.client (its own code, _socket, _sha2)", lambda p, wall, bare:
-     p["client"]),
-    ("import traycreds.adapters.hardening, core.shells (checks, rendering)",
-     lambda p, wall, bare: p["hardening"] + p["shells"]),
+    ("import traycreds.adapters.hardening, core.errors, core.shells (checks, rendering)",
+     lambda p, wall, bare: p["hardening"] + p["errors"] + p["shells"]),
+    ("import traycreds.app.provider (render), channel.protocol (JSON on _json, checks)",
+     lambda p, wall, bare: p["provider"] + p["protocol"]),
+    ("import traycreds.channel.client, remote (address, wire, handshake, _socket, _sha256)",
+     lambda p, wall, bare: p["client"] + p["remote"]),
     ("request: check folder and key, connect, check peer, handshake, answer",
      lambda p, wall, bare: p["request"]),
     ("rest of try_fast(): parse argv, core limit, check document, render, print",
@@ -320,11 +321,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n(the probe does what pip's console script does, `import re` then "
           f"`traycreds.cli.entry.run()`, with timers, in the same rounds as the commands; its "
           f"wall, {fmt_ms(probe_wall)} ms, compares with {fmt_ms(base_wall)} ms for the real "
-          "command (it also compiles itself and imports io and json first). Each import row "
+          "command (it also compiles itself, imports io, and json to report after the last "
+          "timer). Each import row "
           "counts only what the rows above it had not imported yet.)")
     avoided = ("boto3", "botocore", "keyring", "pystray", "PIL", "argparse", "logging",
                "multiprocessing", "pathlib", "socket", "hashlib", "hmac", "typing", "dataclasses",
-               "traycreds.cli.main")
+               "json", "datetime", "traycreds.cli.main")
     heavy = [name for name in avoided if name in imported]
     print(f"\nModules `traycreds export` imported (python -X importtime, runtime install): "
           f"{len(imported)}; of {', '.join(avoided)}: {', '.join(heavy) or 'none'}.")

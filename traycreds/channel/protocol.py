@@ -15,10 +15,9 @@ renders it with core/shells.py itself.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 
+from traycreds.channel import jsoncodec
 from traycreds.core.document import IssuedCredentials
 from traycreds.core.errors import ExitCode, TraycredsError
 
@@ -26,6 +25,7 @@ from traycreds.core.errors import ExitCode, TraycredsError
 # a call; mypy treats any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
     from typing import Any
 
@@ -254,8 +254,7 @@ def _check_op(op: str) -> None:
 
 
 def _dump(message: dict[str, Any], what: str) -> bytes:
-    data = json.dumps(message, ensure_ascii=False, allow_nan=False,
-                      separators=(",", ":")).encode("utf-8")
+    data = jsoncodec.dumps(message).encode("utf-8")
     if len(data) > MAX_MESSAGE:
         raise ProtocolError(f"The {what} is too large ({len(data)} bytes; the channel carries "
                             f"at most {MAX_MESSAGE}).")
@@ -266,7 +265,7 @@ def _load(data: bytes, what: str) -> dict[str, Any]:
     if len(data) > MAX_MESSAGE:
         raise ProtocolError(f"The {what} is too large ({len(data)} bytes).")
     try:
-        message = json.loads(data.decode("utf-8"))
+        message = jsoncodec.loads(data.decode("utf-8"))
     except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
         raise ProtocolError(f"The {what} is not JSON.") from None
     if not isinstance(message, dict):
