@@ -225,3 +225,23 @@ def test_a_tray_killed_mid_request_gives_a_clear_error_at_once(tray: Tray) -> No
     assert out == "" and "Traceback" not in err
     assert err.splitlines() == ["traycreds: traycreds stopped",
                                 "  The tray stopped while answering; try again."]
+
+
+def test_whoami_and_roles_are_answered_by_the_running_tray(tray: Tray) -> None:
+    """whoami goes through the tray's provider (its held role, its STS call) and roles shows
+    the tray's state; neither loads boto3's or botocore's STS client in this process."""
+    who, modules = cli(tray.env, "whoami", "dev", importtime=True)
+    assert who.returncode == 0, who.stderr
+    assert f":assumed-role/{tray.role_arn.rsplit('/', 1)[1]}/fast-session" in who.stdout
+    assert not modules & {"botocore", "boto3", "traycreds.adapters.stswire"}, modules
+    state = client.request("state")
+    assert state["roles"]["dev"]["status"] == "fresh", state  # the tray assumed it
+    roles = cli(tray.env, "roles", "--json")[0]
+    assert roles.returncode == 0, roles.stderr
+    [dev] = [row for row in json.loads(roles.stdout) if row["name"] == "dev"]
+    assert dev["state"].startswith("fresh, "), dev
+    # With the tray out of the way, whoami does the work itself: another session.
+    alone, modules = cli(dict(tray.env, TRAYCREDS_NO_TRAY="1"), "whoami", "dev",
+                         importtime=True)
+    assert alone.returncode == 0, alone.stderr
+    assert "traycreds.adapters.stswire" in modules
