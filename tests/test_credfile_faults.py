@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -333,11 +334,13 @@ def test_busy_lock_times_out_with_a_clear_message(tmp_path: Path) -> None:
     assert path.read_bytes() == ORIGINAL
 
 
-# A queue of writers: takes the lock, holds it a moment, lands an edit, lets go and at once
-# takes it again, for argv[3] seconds; the gap between two turns is too short for a poller.
+# A queue of writers: takes the lock, holds it a moment, lands an edit, marks the end of its
+# turn, lets go and at once takes it again, for argv[3] seconds; the gap between two turns is
+# too short for a poller.
 LOCK_CHURNER = r"""
 import os, sys, time
-handle = open(sys.argv[1], "a+b")
+handle = os.fdopen(os.open(sys.argv[1], os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)),
+                   "r+b", buffering=0)
 def lock():
     if sys.platform == "win32":
         import msvcrt
@@ -350,7 +353,11 @@ def lock():
                 pass
     import fcntl
     fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+def mark():  # the end of a turn, marked as traycreds marks it (inifile._end_turn)
+    handle.seek(8)
+    handle.write(os.urandom(8))
 def unlock():
+    mark()
     if sys.platform == "win32":
         import msvcrt
         handle.seek(0)
@@ -368,6 +375,11 @@ while True:
     with open(sys.argv[2] + ".tmp", "wb") as out:
         out.write(b"[turn]\nn = %d\n" % turn)
     os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+    if sys.argv[4] == "keep":  # turns end without a gap at all: only the marks show them
+        mark()
+        if time.monotonic() > end:
+            break
+        continue
     unlock()
     if time.monotonic() > end:
         break
@@ -375,9 +387,12 @@ while True:
 """
 
 
-def _churner(path: Path, seconds: float) -> subprocess.Popen[str]:
+def _churner(path: Path, seconds: float, gaps: bool = True) -> subprocess.Popen[str]:
+    """``gaps``: let go between turns (a poller may slip in, as Windows' locking allows);
+    else hold the lock throughout and only mark each turn's end."""
     proc = subprocess.Popen([sys.executable, "-c", LOCK_CHURNER, str(inifile.lock_path(path)),
-                             str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+                             str(path), str(seconds), "gaps" if gaps else "keep"],
+                            stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline() == "locked\n"
     return proc
 
@@ -387,7 +402,7 @@ def test_a_queue_of_writers_making_progress_is_waited_for(tmp_path: Path) -> Non
     while edits keep landing, the wait goes on past the one-holder timeout."""
     path = tmp_path / "credentials"
     path.write_bytes(ORIGINAL)
-    churner = _churner(path, 2.5)
+    churner = _churner(path, 2.5, gaps=False)
     try:
         with inifile.locked(path, timeout=1.0, cap=30):
             assert churner.poll() is not None or b"[turn]" in path.read_bytes()
@@ -401,7 +416,7 @@ def test_a_queue_of_writers_making_progress_is_waited_for(tmp_path: Path) -> Non
 def test_a_queue_of_writers_is_waited_for_only_up_to_the_cap(tmp_path: Path) -> None:
     path = tmp_path / "credentials"
     path.write_bytes(ORIGINAL)
-    churner = _churner(path, 4)
+    churner = _churner(path, 4, gaps=False)
     try:
         with pytest.raises(FileError) as raised, inifile.locked(path, timeout=1.0, cap=1.5):
             pass
@@ -411,3 +426,53 @@ def test_a_queue_of_writers_is_waited_for_only_up_to_the_cap(tmp_path: Path) -> 
     finally:
         churner.communicate(timeout=30)
     assert churner.returncode == 0
+
+
+class _HeldOpen:
+    """os.replace as Windows answers it while a reader holds the target open: PermissionError,
+    ``times`` times, then the rename happens."""
+
+    def __init__(self, times: int) -> None:
+        self.left, self.tries = times, 0
+
+    def __call__(self, src: str, dst: Any) -> None:
+        self.tries += 1
+        if self.left:
+            self.left -= 1
+            raise PermissionError(13, "The process cannot access the file")
+        os.rename(src, dst)
+
+
+def test_a_starved_writer_keeps_trying_past_the_budget(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a busy machine seconds can pass between two tries (the Windows lane's twenty
+    writers): the budget is time and tries, so a writer that barely ran still tries."""
+    held = _HeldOpen(40)
+    monkeypatch.setattr(atomic.os, "replace", held)
+    monkeypatch.setattr(atomic.time, "sleep", lambda seconds: None)
+    ticks = iter([0.0, 4.0])  # the first failure already finds the 3 s budget spent
+    tmp, target = tmp_path / "new", tmp_path / "credentials"
+    tmp.write_bytes(b"[new]\n")
+    atomic._replace(str(tmp), target, retry=True, clock=lambda: next(ticks, 4.0))
+    assert held.tries == 41 and target.read_bytes() == b"[new]\n"
+
+
+def test_a_file_held_open_for_good_fails_within_the_cap(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    held = _HeldOpen(10**9)
+    monkeypatch.setattr(atomic.os, "replace", held)
+    monkeypatch.setattr(atomic.time, "sleep", lambda seconds: None)
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 0.01
+        return now[0]
+
+    with pytest.raises(PermissionError):
+        atomic._replace("new", tmp_path / "credentials", retry=True, clock=clock)
+    assert now[0] <= atomic._REPLACE_CAP + 0.02 and held.tries >= atomic._REPLACE_TRIES
+    held_fast = _HeldOpen(10**9)
+    monkeypatch.setattr(atomic.os, "replace", held_fast)
+    with pytest.raises(PermissionError):  # never retried where renames are not refused
+        atomic._replace("new", tmp_path / "credentials", retry=False)
+    assert held_fast.tries == 1

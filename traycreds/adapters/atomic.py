@@ -13,7 +13,7 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from traycreds.core.errors import FileError
@@ -21,9 +21,13 @@ from traycreds.core.errors import FileError
 # On Windows os.replace fails (WinError 5 or 32) while another program has the target open
 # without FILE_SHARE_DELETE: an AWS SDK or CLI reading the file (Python's open() never
 # shares delete), an antivirus or indexer. Readers hold it for a millisecond or less, so
-# retry soon and often, then less often, for up to _REPLACE_BUDGET seconds; then fail with
-# the original intact. (Long first pauses let a reader in a loop win every time.)
+# retry soon and often, then less often, for up to _REPLACE_BUDGET seconds and at least
+# _REPLACE_TRIES tries (on a busy machine a starved writer can see seconds pass between two
+# tries), never past _REPLACE_CAP; then fail with the original intact. (Long first pauses
+# let a reader in a loop win every time.)
 _REPLACE_BUDGET = 3.0
+_REPLACE_TRIES = 100
+_REPLACE_CAP = 8.0  # below inifile.LOCK_TIMEOUT: the writers queued behind us wait that long
 _REPLACE_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.05)
 
 TEMP_MARK = ".traycreds-tmp-"
@@ -33,15 +37,18 @@ _ENCODE_CHARS = 1024 * 1024  # a large text is encoded and written a slice at a 
 _PRIVATE = 0o600
 
 
-def _replace(tmp: str, path: Path) -> None:
-    deadline = time.monotonic() + _REPLACE_BUDGET
+def _replace(tmp: str, path: Path, *, retry: bool = sys.platform == "win32",
+             clock: Callable[[], float] = time.monotonic) -> None:
+    started = clock()
     attempt = 0
     while True:
         try:
             os.replace(tmp, path)
             return
         except PermissionError:
-            if sys.platform != "win32" or time.monotonic() >= deadline:
+            spent = clock() - started
+            if not retry or spent >= _REPLACE_CAP or (spent >= _REPLACE_BUDGET
+                                                      and attempt + 1 >= _REPLACE_TRIES):
                 raise
         time.sleep(_REPLACE_PAUSES[min(attempt, len(_REPLACE_PAUSES) - 1)])
         attempt += 1

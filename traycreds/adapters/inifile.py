@@ -38,9 +38,12 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT, cap: float = LOCK_CAP) -> 
     """An exclusive lock shared by every traycreds process editing ``path``.
 
     The lock is not fair: with many writers queued, one may wait while the others take
-    turns. So the wait gives up when one holder has kept the file ``timeout`` seconds
-    without an edit landing (a stuck program), or after ``cap`` seconds in all; each edit
-    that lands in the meantime (the file changed) starts the ``timeout`` afresh.
+    turns. So the wait gives up when one holder has kept the lock ``timeout`` seconds (a
+    stuck program), or after ``cap`` seconds in all; each turn that ends in the meantime
+    starts the ``timeout`` afresh. A holder marks the end of its turn in the lock file (past
+    the locked byte), which waiters read through the handle they already have: never by
+    opening or stat-ing the file itself, which on Windows would make the holder's rename
+    fail (os.stat opens the file without sharing it).
     """
     target = lock_path(path)
     try:
@@ -49,13 +52,13 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT, cap: float = LOCK_CAP) -> 
     except OSError as exc:
         raise _file_error(exc, path, "lock") from None
     started = time.monotonic()
-    seen, idle_since = _version(path), started
+    seen, idle_since, held = _turn(handle), started, False
     try:
         while not _try_lock(handle):
             now = time.monotonic()
-            version = _version(path)
-            if version != seen:
-                seen, idle_since = version, now
+            turn = _turn(handle)
+            if turn != seen:
+                seen, idle_since = turn, now
             if now - idle_since > timeout:
                 raise FileError(f"Another program has been editing {path} for {timeout:.0f} s. "
                                 "Try again; the file was not changed.", title="File busy")
@@ -64,19 +67,33 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT, cap: float = LOCK_CAP) -> 
                                 "it one after another. Try again when they are done; the file "
                                 "was not changed.", title="File busy")
             time.sleep(0.02)
+        held = True
         yield
     finally:
-        _unlock(handle)
+        if held:
+            _end_turn(handle)
+            _unlock(handle)
         handle.close()
 
 
-def _version(path: Path) -> tuple[int, int, int] | None:
-    """What changes whenever an edit lands: the file is replaced (new inode) or rewritten."""
+_TURN_AT, _TURN_SIZE = 8, 8  # where a holder marks the end of its turn, past locked byte 0
+
+
+def _turn(handle: IO[bytes]) -> bytes:
     try:
-        st = os.stat(path)
+        handle.seek(_TURN_AT)
+        return handle.read(_TURN_SIZE)
     except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+        return b""
+
+
+def _end_turn(handle: IO[bytes]) -> None:
+    try:
+        handle.seek(_TURN_AT)
+        handle.write(os.urandom(_TURN_SIZE))
+        handle.flush()
+    except OSError:  # the mark only shortens others' waits; the edit itself is done
+        pass
 
 
 def _open_lock(target: Path) -> IO[bytes]:
@@ -90,7 +107,7 @@ def _open_lock(target: Path) -> IO[bytes]:
         if exc.errno == errno.ELOOP:  # made a link since the check above
             raise _lock_is_a_link(target) from None
         raise
-    return os.fdopen(fd, "r+b")
+    return os.fdopen(fd, "r+b", buffering=0)  # unbuffered: the turn mark is read afresh
 
 
 def _lock_is_a_link(target: Path) -> FileError:
