@@ -164,7 +164,8 @@ def test_the_advice_says_what_refresh_now_hands_over() -> None:
                     "cmd.exe again; shells that already pasted keep the old ones.")
     write = advice("prod", needs_mfa=True, handover=Handover("write", "prod-traycreds"))
     assert write == ("Click prod > Refresh now (it may ask for an MFA code): it writes the new "
-                     "credentials to [prod-traycreds] again.")
+                     "credentials to [prod-traycreds] again; shells that already pasted keep "
+                     "the old ones.")
     bare = advice("prod", needs_mfa=False)  # never handed over: Refresh now only refreshes
     assert bare.startswith("Click prod > Refresh now for new credentials, then copy or write")
     note = warning("prod", 300, T0, needs_mfa=False, refreshes=None,

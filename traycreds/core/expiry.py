@@ -209,7 +209,7 @@ def advice(display: str, *, needs_mfa: bool, handover: Handover | None = None) -
     ask = " (it may ask for an MFA code)" if needs_mfa else ""
     if handover is not None and handover.kind == WRITE:
         return (f"Click {display} > Refresh now{ask}: it writes the new credentials to "
-                f"[{handover.section}] again.")
+                f"[{handover.section}] again; shells that already pasted keep the old ones.")
     if handover is None:  # never handed over from the tray: Refresh now only refreshes
         return (f"Click {display} > Refresh now{ask} for new credentials, then copy or write "
                 "them again; shells that already pasted keep the old ones.")
