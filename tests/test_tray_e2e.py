@@ -542,23 +542,25 @@ def test_mfa_dialog_takes_the_code_once_for_roles_sharing_a_device(
     tray.quit_via_menu()
 
 
-def test_left_click_copies_the_active_role_for_the_default_shell(
+def test_left_click_copies_the_active_role_for_its_remembered_shell(
         desk: Desk, moto: Any, notifications: NotificationLog) -> None:
+    # Issue 15 changed this test: the left click repeats the role's last hand-over (fish
+    # here), where it used to copy for the settings' default shell (now bash, unused).
     user, role_arn = assumable_role(moto)
     source = unique("e2e")
     desk.add_key(source, user.key_id, user.secret, moto.url)
     desk.write_config({"ops": {"role_arn": role_arn, "source_profile": source}})
-    desk.write_settings('[app]\ndefault_shell = "fish"\n')
+    desk.write_settings('[app]\ndefault_shell = "bash"\n')
     tray = desk.start(moto.url)
 
-    tray.choose(1, 0)  # ops > Copy for cmd.exe: ops becomes the active role
-    first = wait_clipboard('set "AWS_ACCESS_KEY_ID=ASIA')
-    notifications.wait_for("ops copied for cmd.exe", timeout=10)
-    key_id = re.search(r"AWS_ACCESS_KEY_ID=(\w+)", first)
+    tray.choose(1, 3)  # ops > Copy for fish: ops becomes the active role
+    first = wait_clipboard("set -gx AWS_ACCESS_KEY_ID 'ASIA")
+    notifications.wait_for("ops copied for fish", timeout=10)
+    key_id = re.search(r"AWS_ACCESS_KEY_ID '(\w+)'", first)
     assert key_id is not None
 
     set_clipboard(SENTINEL)
-    tray.click(1)  # the default item: copy the active role again, for the default shell
+    tray.click(1)  # the default item: copy the active role again, for fish again
     text = wait_clipboard("set -gx AWS_ACCESS_KEY_ID ")
     assert not tray.menus(), "a left click opened the menu"
     assert notifications.wait_for("copied for fish").summary == "ops copied for fish"
