@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import AwsEnv, NotificationLog
+from tests.support import AwsEnv, NotificationLog, posix_only
 from tests.support.stsserver import MotoSts
 from tests.test_service_expiry import (
     Clock,
@@ -61,6 +61,10 @@ def role_caption(service: AppService, name: str) -> str:
     raise LookupError(name)
 
 
+XCLIP = posix_only("reads the X clipboard with xclip")
+
+
+@XCLIP
 def test_a_click_repeats_the_last_copy_and_a_restart_remembers_it(
         desk: MotoDesk, clock: Clock, notifications: NotificationLog) -> None:
     name = unique("ps")
@@ -117,6 +121,7 @@ def test_a_written_role_is_written_again_and_its_warning_says_so(
             "again;") in warning.body
 
 
+@XCLIP
 def test_a_broken_state_file_is_ignored_with_a_log_line(
         desk: MotoDesk, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
     name = unique("bk")
