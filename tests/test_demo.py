@@ -185,3 +185,17 @@ def _bare_x_display() -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_demo_copies_for_the_platforms_shell() -> None:
+    # Issue 15: the demo's settings name no shell, so its tray copies for cmd.exe on Windows
+    # and bash elsewhere, like a real install (it used to force bash everywhere).
+    from traycreds.cli.demo import settings_text
+    from traycreds.core.settings import parse_settings
+    from traycreds.core.shells import default_shell
+
+    text = settings_text({"demo-readonly": {"role_arn": "arn:aws:iam::123456789012:role/r"}})
+    parsed, problems = parse_settings(text, "/demo/settings.toml")
+    assert not problems
+    assert default_shell("win32", parsed.app.default_shell) == "cmd"
+    assert default_shell("linux", parsed.app.default_shell) == "bash"

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from traycreds.core.expiry import ExpiryPlanner, Kind, warning, warning_seconds
+from traycreds.core.expiry import (
+    ExpiryPlanner,
+    Handover,
+    Kind,
+    advice,
+    expired,
+    warn_points,
+    warning,
+    warning_seconds,
+)
 from traycreds.core.menu import role_caption
 from traycreds.core.models import Role
 from traycreds.core.state import AppState, RoleState
@@ -125,3 +134,42 @@ def test_a_warning_on_time_names_its_threshold() -> None:
     assert warning_seconds(15, expiration, late) == 900
     assert warning_seconds(15, expiration, expiration - minutes(3)) == 180  # after a suspend
     assert warning_seconds(15, None, late) == 900
+
+
+# -- issue 15: warnings scaled for short roles, advice that says what the click does ----------
+
+
+def test_warnings_are_capped_at_half_the_credentials_life() -> None:
+    assert warn_points((15, 5), 3600) == (15, 5)
+    assert warn_points((15, 5), 900) == (7.5, 5)  # a 15-minute session
+    assert warn_points((15, 10), 900) == (7.5,)  # both meet at the cap: one warning
+    assert warn_points((15, 5), 480) == (4,)
+    assert warn_points((15, 5), None) == (15, 5)  # life unknown: as set
+    assert warn_points((0, 5), 3600) == (5,) and warn_points((15,), 0) == ()
+
+
+def test_a_15_minute_session_is_warned_inside_its_life_only() -> None:
+    planner = ExpiryPlanner(thresholds=(15, 5))
+    planner.track("s", T0 + minutes(15), T0, auto_refresh=False)
+    assert planner.due(T0) == []  # not warned at its first second
+    assert planner.next_wake(T0, countdown=False) == T0 + minutes(7.5)
+    assert kinds(planner.due(T0 + minutes(7.5))) == [("s", Kind.WARN, 7.5)]
+    assert kinds(planner.due(T0 + minutes(10))) == [("s", Kind.WARN, 5)]
+    assert kinds(planner.due(T0 + minutes(15))) == [("s", Kind.EXPIRED, 0)]
+
+
+def test_the_advice_says_what_refresh_now_hands_over() -> None:
+    copy = advice("prod", needs_mfa=False, handover=Handover("cmd"))
+    assert copy == ("Click prod > Refresh now, then paste the new lines: it copies them for "
+                    "cmd.exe again; shells that already pasted keep the old ones.")
+    write = advice("prod", needs_mfa=True, handover=Handover("write", "prod-traycreds"))
+    assert write == ("Click prod > Refresh now (it may ask for an MFA code): it writes the new "
+                     "credentials to [prod-traycreds] again; shells that already pasted keep "
+                     "the old ones.")
+    bare = advice("prod", needs_mfa=False)  # never handed over: Refresh now only refreshes
+    assert bare.startswith("Click prod > Refresh now for new credentials, then copy or write")
+    note = warning("prod", 300, T0, needs_mfa=False, refreshes=None,
+                   handover=Handover("powershell"))
+    assert "it copies them for PowerShell again" in note.message
+    gone = expired("prod", needs_mfa=False, removed=None, handover=Handover("fish"))
+    assert "it copies them for fish again" in gone.message

@@ -109,8 +109,38 @@ def test_accent_adds_the_role_colour() -> None:
     purple = [p for p in rgba_pixels(accented) if p == (0x8E, 0x24, 0xAA, 255)]
     assert len(purple) > 20
     tiny = draw_icon(Status.FRESH, 16, "#8e24aa")
-    r, g, b, a = pixel(tiny, 2, 2)
-    assert a > 200 and b > g and r > g, "the accent dot survives at 16 px"
+    # Issue 15: the accent is a bar along the bottom edge (it was a dot at the top left).
+    r, g, b, a = pixel(tiny, 8, 15)
+    assert a > 200 and b > g and r > g, "the accent bar survives at 16 px"
+
+
+def red_box(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """The bounding box of the error-red pixels."""
+    mask = Image.new("L", image.size, 0)
+    mask.putdata([255 if a > 200 and r > 150 and g < 90 and b < 90 else 0
+                  for r, g, b, a in rgba_pixels(image)])
+    return mask.getbbox()
+
+
+@pytest.mark.parametrize("size", [16, 24, 32, 64])
+def test_a_red_role_colour_does_not_look_like_the_error_badge(size: int) -> None:
+    # The worst case: a role coloured exactly the error red, on a good (green) icon.
+    marked = draw_icon(Status.FRESH, size, "#d32f2f")
+    box = red_box(marked)
+    assert box is not None, "the colour mark is drawn"
+    left, top, right, bottom = box
+    # Position: all of it in the bottom fifth, none in the error badge's top-right corner.
+    assert top >= size * 0.8 and bottom == size
+    assert red_box(marked.crop((size // 2, 0, size, size // 2))) is None
+    # Shape: a wide bar, where the error badge is a disc (as wide as it is high).
+    assert (right - left) >= 4 * (bottom - top)
+    error = draw_icon(Status.ERROR, 64)
+    mark = error.crop((32, 0, 64, 32))
+    assert red_box(mark) is not None  # the error's badge is where the mark never is
+    # On the error icon itself the bar stays apart: a see-through gap above it.
+    both = draw_icon(Status.ERROR, size, "#d32f2f")
+    gap = round(size * 53.5 / 64) if size > 24 else round(size * 53.0 / 64)
+    assert all(pixel(both, x, gap)[3] < 64 for x in range(size // 4, size * 3 // 4))
 
 
 def test_bad_arguments_are_refused() -> None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from traycreds.core.menu import Action, Item, build_menu, icon_status, role_caption, tooltip
+from traycreds.core.menu import (
+    Action,
+    Item,
+    build_menu,
+    handover_label,
+    icon_role,
+    icon_status,
+    role_caption,
+    tooltip,
+)
 from traycreds.core.models import Problem, Role
 from traycreds.core.state import AppState, Failure, RoleState, Status
 
@@ -52,7 +62,9 @@ def test_active_role_is_the_default_item_with_time_left() -> None:
                      states={"prod-admin": RoleState(held=True,
                                                      expiration=NOW + timedelta(minutes=42))})
     top = build_menu(state, NOW)[0]
-    assert top.label == "prod-admin - 42 min left"
+    # Issue 15 (item 4): the top item says what a click hands over; nothing remembered yet,
+    # so the default shell (was "prod-admin - 42 min left").
+    assert top.label == "Copy for bash/zsh: prod-admin - 42 min left"
     assert top.default and top.action == Action("copy-active")
     assert tooltip(state, NOW) == "traycreds: prod-admin, 42 min left"
 
@@ -140,3 +152,69 @@ def test_thousand_roles_build() -> None:
     menu = build_menu(AppState(roles=roles), NOW)
     groups = [i for i in menu if i.label.startswith("g")]
     assert len(groups) == 20 and sum(len(g.children) for g in groups) == 1000
+
+
+# -- issue 15: the remembered hand-over, an honest icon ---------------------------------------
+
+
+def test_the_top_item_repeats_the_remembered_hand_over_and_says_how() -> None:
+    held = RoleState(held=True, expiration=NOW + timedelta(minutes=42))
+    roles = (role("prod-admin"), role("dev", profile="work"))
+    copied = AppState(roles=roles, active="prod-admin", states={"prod-admin": held},
+                      default_shell="cmd", handovers={"prod-admin": "powershell"})
+    top = build_menu(copied, NOW)[0]
+    assert top.label == "Copy again for PowerShell: prod-admin - 42 min left"
+    assert top.default and top.action == Action("copy-active")
+    written = replace(copied, active="dev", states={"dev": held},
+                      handovers={"prod-admin": "powershell", "dev": "write"})
+    assert build_menu(written, NOW)[0].label == "Write again to [work]: dev - 42 min left"
+
+
+def test_nothing_remembered_is_the_default_shell_cmd_on_windows() -> None:
+    state = AppState(roles=(role("a"),), active="a", default_shell="cmd")
+    assert handover_label(state, role("a")) == "Copy for cmd.exe"
+    assert build_menu(state, NOW)[0].label == "Copy for cmd.exe: a"
+    fish = AppState(roles=(role("a"),), active="a", handovers={"a": "fish"})
+    assert handover_label(fish, role("a")) == "Copy again for fish"
+
+
+def test_the_icon_shows_the_held_role_that_expires_first() -> None:
+    roles = (role("written", colour="#00ff00"), role("soon", colour="#0000ff"), role("idle"))
+    state = AppState(roles=roles, active="written", states={
+        "written": RoleState(held=True, expiration=NOW + timedelta(minutes=55)),
+        "soon": RoleState(held=True, expiration=NOW + timedelta(minutes=4))})
+    assert icon_role(state, NOW) == roles[1]
+    assert icon_status(state, NOW) is Status.EXPIRING  # not the active role's green
+    assert tooltip(state, NOW) == \
+        "traycreds: written, 55 min left; icon: soon, 4 min left (expires first)"
+    # One role held: it is the active one, and the tooltip stays as it was.
+    alone = AppState(roles=roles, active="written", states={"written": state.states["written"]})
+    assert icon_status(alone, NOW) is Status.FRESH
+    assert tooltip(alone, NOW) == "traycreds: written, 55 min left"
+    # Nothing held: the active role, as before.
+    assert icon_role(AppState(roles=roles, active="idle"), NOW) == roles[2]
+
+
+def test_a_role_shorter_than_the_first_warning_is_not_amber_from_its_first_second() -> None:
+    issued = NOW
+    short = RoleState(held=True, issued=issued, expiration=issued + timedelta(minutes=15))
+    state = AppState(roles=(role("s"),), active="s", states={"s": short},
+                     warn_before_minutes=(15, 5))
+    # Warnings are capped at half its life: amber from 7.5 minutes left, not from the start.
+    assert icon_status(state, NOW) is Status.FRESH
+    assert icon_status(state, NOW + timedelta(minutes=7)) is Status.FRESH
+    assert icon_status(state, NOW + timedelta(minutes=7, seconds=31)) is Status.EXPIRING
+    assert role_caption(state, role("s"), NOW).startswith("● s")
+    # A one-hour role keeps its 15 minutes.
+    hour = RoleState(held=True, issued=issued, expiration=issued + timedelta(hours=1))
+    long = replace(state, states={"s": hour})
+    assert icon_status(long, NOW + timedelta(minutes=44)) is Status.FRESH
+    assert icon_status(long, NOW + timedelta(minutes=46)) is Status.EXPIRING
+
+
+def test_the_same_credentials_again_keep_their_issue_time() -> None:
+    first = RoleState().succeeded(NOW + timedelta(minutes=15), NOW)
+    again = first.succeeded(NOW + timedelta(minutes=15), NOW + timedelta(minutes=10))
+    assert again.issued == NOW and again.life_seconds == 900
+    renewed = again.succeeded(NOW + timedelta(minutes=70), NOW + timedelta(minutes=10))
+    assert renewed.issued == NOW + timedelta(minutes=10)

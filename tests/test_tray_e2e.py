@@ -542,23 +542,25 @@ def test_mfa_dialog_takes_the_code_once_for_roles_sharing_a_device(
     tray.quit_via_menu()
 
 
-def test_left_click_copies_the_active_role_for_the_default_shell(
+def test_left_click_copies_the_active_role_for_its_remembered_shell(
         desk: Desk, moto: Any, notifications: NotificationLog) -> None:
+    # Issue 15 changed this test: the left click repeats the role's last hand-over (fish
+    # here), where it used to copy for the settings' default shell (now bash, unused).
     user, role_arn = assumable_role(moto)
     source = unique("e2e")
     desk.add_key(source, user.key_id, user.secret, moto.url)
     desk.write_config({"ops": {"role_arn": role_arn, "source_profile": source}})
-    desk.write_settings('[app]\ndefault_shell = "fish"\n')
+    desk.write_settings('[app]\ndefault_shell = "bash"\n')
     tray = desk.start(moto.url)
 
-    tray.choose(1, 0)  # ops > Copy for cmd.exe: ops becomes the active role
-    first = wait_clipboard('set "AWS_ACCESS_KEY_ID=ASIA')
-    notifications.wait_for("ops copied for cmd.exe", timeout=10)
-    key_id = re.search(r"AWS_ACCESS_KEY_ID=(\w+)", first)
+    tray.choose(1, 3)  # ops > Copy for fish: ops becomes the active role
+    first = wait_clipboard("set -gx AWS_ACCESS_KEY_ID 'ASIA")
+    notifications.wait_for("ops copied for fish", timeout=10)
+    key_id = re.search(r"AWS_ACCESS_KEY_ID '(\w+)'", first)
     assert key_id is not None
 
     set_clipboard(SENTINEL)
-    tray.click(1)  # the default item: copy the active role again, for the default shell
+    tray.click(1)  # the default item: copy the active role again, for fish again
     text = wait_clipboard("set -gx AWS_ACCESS_KEY_ID ")
     assert not tray.menus(), "a left click opened the menu"
     assert notifications.wait_for("copied for fish").summary == "ops copied for fish"
@@ -656,4 +658,35 @@ def test_no_roles_says_so_in_the_menu(desk: Desk, moto: Any) -> None:
     poll(lambda: not x_tool("xdotool", "search", "--onlyvisible", "--name",
                             "^traycreds: Add access key$", check=False).split(),
          5, "Escape closes the dialog")
+    tray.quit_via_menu()
+
+
+def test_a_left_click_copies_again_for_the_remembered_shell(
+        desk: Desk, moto: Any, notifications: NotificationLog) -> None:
+    # Issue 15, item 4: the role remembers "Copy for PowerShell"; a left click on the icon
+    # (the menu's bold default item) copies it again for PowerShell, and says so.
+    user, role_arn = assumable_role(moto)
+    source = unique("e2e-again")
+    desk.add_key(source, user.key_id, user.secret, moto.url)
+    desk.write_config({"dev": {"role_arn": role_arn, "source_profile": source}})
+    desk.write_settings('[app]\ndefault_shell = "bash"\n')
+    tray = desk.start(moto.url)
+
+    tray.choose(1, 1)  # dev > Copy for cmd.exe, Copy for PowerShell
+    first = wait_clipboard("$env:AWS_ACCESS_KEY_ID = 'ASIA")
+    notifications.wait_for("dev copied for PowerShell", timeout=10)
+
+    set_clipboard(SENTINEL)
+    tray.close_menus()
+    tray.click(1)  # the left click: no menu, the default item's action
+    again = wait_clipboard("$env:AWS_ACCESS_KEY_ID = 'ASIA")
+    assert again == first, "the held credentials, for PowerShell (not the default bash)"
+    assert "$env:AWS_SESSION_TOKEN = '" in again
+    assert not tray.menus(), "a left click copies; it opens no menu"
+
+    # The menu says what that click does: its bold top item.
+    menu = tray.open_menu()
+    poll(lambda: settled_grab(menu.box), MENU_TIMEOUT, "the menu is drawn")
+    shot("tray-menu-copy-again-for-powershell")
+    tray.close_menus()
     tray.quit_via_menu()

@@ -86,7 +86,8 @@ def test_tray_menu_items_carry_the_native_label(platform: str, shown: str) -> No
     )
     assert done.returncode == 0, done.stderr
     texts = json.loads(done.stdout)
-    assert f"{shown} - click to assume" in texts
+    # Issue 15: the top item says what a click hands over (it was "r&d - click to assume").
+    assert f"Copy for bash/zsh: {shown}" in texts
     assert any(text.startswith(f"○ {shown}") for text in texts), texts
     assert "Copy for cmd.exe" in texts
 

@@ -235,7 +235,13 @@ def screenshot(name: str) -> Path:
     target = ARTIFACTS / "screenshots" / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
     # /usr/local/bin/convert on these machines is not ImageMagick: name it by path.
-    xwd = subprocess.run(["xwd", "-root", "-silent"], check=True, capture_output=True, timeout=20)
+    for attempt in range(3):  # xwd fails now and then while a window maps or unmaps
+        xwd = subprocess.run(["xwd", "-root", "-silent"], capture_output=True, timeout=20,
+                             check=False)
+        if xwd.returncode == 0:
+            break
+        time.sleep(0.2 * (attempt + 1))
+    xwd.check_returncode()
     subprocess.run(
         ["/usr/bin/convert", "xwd:-", f"png:{target}"], input=xwd.stdout, check=True, timeout=30
     )

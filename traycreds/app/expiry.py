@@ -18,7 +18,8 @@ from traycreds.app.ports import Notifier
 from traycreds.app.scheduler import Scheduler
 from traycreds.core import expiry
 from traycreds.core.errors import ConfigError, TraycredsError
-from traycreds.core.expiry import Event, ExpiryPlanner, Kind, Notice
+from traycreds.core.expiry import Event, ExpiryPlanner, Handover, Kind, Notice
+from traycreds.core.menu import write_target
 from traycreds.core.state import AppState
 
 if TYPE_CHECKING:
@@ -110,6 +111,14 @@ class ExpiryWatch:
         held = self._state().states.get(role)
         return held.expiration if held else None
 
+    def _handover(self, name: str) -> Handover | None:
+        """What Refresh now will hand over for ``name``, for the advice to say."""
+        state = self._state()
+        role = state.role(name)
+        if role is None or name not in state.handovers:
+            return None  # never handed over from the tray: Refresh now only refreshes
+        return Handover(state.handover(name), write_target(state, role))
+
     def _tell(self, notice: Notice) -> None:
         self._notifier.notify(notice.title, notice.message)
 
@@ -118,7 +127,8 @@ class ExpiryWatch:
         seconds = expiry.warning_seconds(minutes, expiration, self._clock())
         refreshes = self.written.get(name) if self.may_refresh_silently(name) else None
         self._tell(expiry.warning(display, seconds, expiration,
-                                  needs_mfa=self._needs_mfa(name), refreshes=refreshes))
+                                  needs_mfa=self._needs_mfa(name), refreshes=refreshes,
+                                  handover=self._handover(name)))
 
     def _expired(self, name: str, display: str) -> None:
         self._redraw()
@@ -132,7 +142,8 @@ class ExpiryWatch:
             if section in cleaned:
                 del self.written[name]
                 removed = section
-        self._tell(expiry.expired(display, needs_mfa=needs_mfa, removed=removed))
+        self._tell(expiry.expired(display, needs_mfa=needs_mfa, removed=removed,
+                                  handover=self._handover(name)))
 
     def _auto_refresh(self, name: str) -> None:
         try:
@@ -151,4 +162,4 @@ class ExpiryWatch:
                 self._tell(expiry.refresh_failed(
                     role.display_name if role else name, error,
                     section=self.written.get(name), expiration=self._expiration(name),
-                    needs_mfa=self._needs_mfa(name)))
+                    needs_mfa=self._needs_mfa(name), handover=self._handover(name)))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,10 +15,12 @@ from typing import NamedTuple
 from traycreds.adapters import atomic, inifile, paths
 from traycreds.core import credfile
 from traycreds.core.awsconfig import profile_name, read_profiles
-from traycreds.core.errors import FileError, SourceKeyMissingError, UsageError
+from traycreds.core.errors import FileError, SourceKeyMissingError, TraycredsError, UsageError
 from traycreds.core.keys import check_key_pair
 from traycreds.core.models import Credentials, Role
 from traycreds.core.shells import format_expiration
+
+log = logging.getLogger(__name__)
 
 # A config profile with one of these keys gets its credentials from there, never from
 # ~/.aws/credentials: botocore's chain (and so the AWS CLI) tries them first, so keys written
@@ -55,6 +58,16 @@ def default_target(role: Role, shadowed: Mapping[str, str]) -> str:
     if role.profile and role.profile not in shadowed:
         return role.profile
     return f"{role.name}{TARGET_SUFFIX}"
+
+
+def write_targets(roles: Iterable[Role]) -> dict[str, str]:
+    """Each role's 'Write to credentials profile' section, for the menu to name."""
+    try:
+        shadowed = shadowed_profiles()
+    except TraycredsError as error:  # the menu falls back to the rule without the file
+        log.warning("cannot read the AWS config for profile names: %s", error.title)
+        return {}
+    return {role.name: default_target(role, shadowed) for role in roles}
 
 
 def _header(name: str) -> str:

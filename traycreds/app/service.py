@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -20,10 +20,11 @@ from traycreds.app.context import Context, default_shell
 from traycreds.app.expiry import ExpiryWatch
 from traycreds.app.jobs import AppJobs
 from traycreds.app.ports import Dialogs, Notifier
+from traycreds.app.remembered import Remembered
 from traycreds.core import shells
 from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
 from traycreds.core.menu import Action
-from traycreds.core.models import Credentials, Identity, Role, utc_now
+from traycreds.core.models import Credentials, Identity, utc_now
 from traycreds.core.state import AppState, Failure, RoleState
 from traycreds.core.text import local_time
 
@@ -70,6 +71,7 @@ class AppService:
             guarded=lambda job: self._guarded(job, None),
             submit=self._executor.submit, redraw=self._notify_listeners)
         self.scheduler = self.expiry.scheduler
+        self.remembered = Remembered(self._update, self._executor.submit)
 
     # -- state ----------------------------------------------------------------------
     @property
@@ -107,6 +109,7 @@ class AppService:
     def _load(self) -> None:
         # Only the files: boto3 and the keyring backend (about 20 MiB together) load on a
         # worker at the first click that needs them, so an idle tray stays small.
+        self.remembered.load()
         self.reload()
         if self._context().settings.app.clean_expired:
             self._guarded(self.expiry.clean_expired, None)
@@ -129,6 +132,8 @@ class AppService:
         return self._context().settings.app.sts_timeout_seconds
 
     def reload(self) -> None:
+        from traycreds.app import profiles
+
         fresh = Context()
         catalog, settings = fresh.catalog, fresh.settings
         with self._lock:
@@ -141,7 +146,7 @@ class AppService:
                         self.scheduler.forget(name)
                 self._engine.catalog = catalog
         known = set(catalog.roles)
-        targets = self._write_targets(catalog.roles.values())
+        targets = profiles.write_targets(catalog.roles.values())
 
         def apply(state: AppState) -> AppState:
             return replace(
@@ -157,18 +162,6 @@ class AppService:
 
         self._update(apply)
         self.scheduler.set_thresholds(settings.app.warn_before_minutes)
-
-    @staticmethod
-    def _write_targets(roles: Iterable[Role]) -> dict[str, str]:
-        """Each role's 'Write to credentials profile' section, for the menu to name."""
-        from traycreds.app import profiles
-
-        try:
-            shadowed = profiles.shadowed_profiles()
-        except TraycredsError as error:  # the menu falls back to the rule without the file
-            log.warning("cannot read the AWS config for profile names: %s", error.title)
-            return {}
-        return {role.name: profiles.default_target(role, shadowed) for role in roles}
 
     # -- commands -------------------------------------------------------------------
     def perform(self, action: Action) -> Future[Any] | None:
@@ -229,7 +222,8 @@ class AppService:
     def _issue(self, role: str, *, fresh: bool = False, activate: bool = True) -> Issued:
         engine = self._ensure_engine()
         issued = engine.issue(role, fresh=fresh)  # checked there: never held unless passable
-        self._set_role(role, lambda s: s.succeeded(issued.credentials.expiration))
+        now = self._clock()
+        self._set_role(role, lambda s: s.succeeded(issued.credentials.expiration, now))
         if activate:
             self._update(lambda s: replace(s, active=role))
         self.expiry.track(role, issued.credentials.expiration)
@@ -239,21 +233,34 @@ class AppService:
         return self.expiry.may_refresh_silently(role)
 
     def copy(self, role: str, shell: str | None = None) -> Future[Any] | None:
-        def job() -> None:
-            chosen = shells.normalize_shell(shell or self.state.default_shell)
-            issued = self._issue(role)
-            text = shells.render(chosen, issued.credentials, issued.region)
-            self._copy_text(role, text)
-            self._notifier.notify(
-                f"{issued.role.display_name} copied for {shells.SHELL_TITLES[chosen]}",
-                f"Paste it into your shell. Expires {local_time(issued.credentials.expiration)}."
-                + "".join(f" {note}" for note in issued.notes))
-
-        return self._role_job(role, job)
+        return self._role_job(role, lambda: self._copy_job(role, shell))
 
     def copy_active(self) -> Future[Any] | None:
+        """The icon's left click: the active role, handed over as it was last."""
         active = self.state.active
-        return self.copy(active) if active else None
+        return self._role_job(active, lambda: self._hand_over(active)) if active else None
+
+    def _hand_over(self, role: str, *, fresh: bool = False) -> None:
+        """Hand ``role`` over the way it was last (else to the default shell)."""
+        kind = self.state.handover(role)
+        if kind == shells.WRITE:
+            self._write_job(role, fresh=fresh)
+        else:
+            self._copy_job(role, kind, fresh=fresh)
+
+    def _copy_job(self, role: str, shell: str | None, *, fresh: bool = False) -> None:
+        chosen = shells.normalize_shell(shell or self.state.handover(role))
+        if chosen == shells.WRITE:  # a remembered write, reached through copy(role)
+            chosen = shells.normalize_shell(self.state.default_shell)
+        issued = self._issue(role, fresh=fresh)
+        text = shells.render(chosen, issued.credentials, issued.region)
+        self._copy_text(role, text)
+        self.remembered.remember(role, chosen)
+        done = "refreshed and copied again" if fresh else "copied"
+        self._notifier.notify(
+            f"{issued.role.display_name} {done} for {shells.SHELL_TITLES[chosen]}",
+            f"Paste it into your shell. Expires {local_time(issued.credentials.expiration)}."
+            + "".join(f" {note}" for note in issued.notes))
 
     def _copy_text(self, role: str, text: str) -> None:
         from traycreds.adapters.clipboard import ClearTimer, get_clipboard
@@ -267,22 +274,24 @@ class AppService:
         self._clipboard_role = role
 
     def write(self, role: str) -> Future[Any] | None:
-        def job() -> None:
-            from traycreds.app import profiles
+        return self._role_job(role, lambda: self._write_job(role))
 
-            # The name first: one the AWS tools would ignore is refused before any STS call.
-            name = profiles.profile_for(self._context().catalog.get(role))
-            issued = self._issue(role)
-            name, _, note = profiles.write_profile(issued.role, issued.credentials, profile=name)
-            self.expiry.wrote(role, name, issued.credentials.expiration)
-            self._notifier.notify(
-                f"{issued.role.display_name} written to [{name}]",
-                f"{paths.aws_credentials_file()} now holds it until "
-                f"{local_time(issued.credentials.expiration)}. Use: "
-                f"{profiles.aws_command(name, issued.role.region)}"
-                + (f" {note}" if note else ""))
+    def _write_job(self, role: str, *, fresh: bool = False) -> None:
+        from traycreds.app import profiles
 
-        return self._role_job(role, job)
+        # The name first: one the AWS tools would ignore is refused before any STS call.
+        name = profiles.profile_for(self._context().catalog.get(role))
+        issued = self._issue(role, fresh=fresh)
+        name, _, note = profiles.write_profile(issued.role, issued.credentials, profile=name)
+        self.expiry.wrote(role, name, issued.credentials.expiration)
+        self.remembered.remember(role, shells.WRITE)
+        done = "refreshed and written again" if fresh else "written"
+        self._notifier.notify(
+            f"{issued.role.display_name} {done} to [{name}]",
+            f"{paths.aws_credentials_file()} now holds it until "
+            f"{local_time(issued.credentials.expiration)}. Use: "
+            f"{profiles.aws_command(name, issued.role.region)}"
+            + (f" {note}" if note else ""))
 
     def whoami(self, role: str) -> Future[Any] | None:
         def job() -> None:
@@ -295,7 +304,15 @@ class AppService:
         return self._role_job(role, job)
 
     def refresh(self, role: str) -> Future[Any] | None:
-        return self._role_job(role, lambda: self._issue(role, fresh=True))
+        """New credentials, handed over again the way they last were; a role never handed
+        over from the tray (only asked for by programs) is refreshed and nothing more."""
+        def job() -> None:
+            if role in self.state.handovers:
+                self._hand_over(role, fresh=True)
+            else:
+                self._issue(role, fresh=True)
+
+        return self._role_job(role, job)
 
     def forget(self, role: str) -> Future[Any] | None:
         with self._lock:

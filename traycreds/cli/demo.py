@@ -103,8 +103,10 @@ def _toml_value(value: Any) -> str:
 
 
 def settings_text(roles: dict[str, dict[str, Any]]) -> str:
+    # No default_shell: the demo's tray copies for the platform's shell (cmd.exe on Windows),
+    # as a real install does.
     lines = ["# Written by 'traycreds demo' for its local STS; rewritten on every demo run.",
-             "", "[app]", 'default_shell = "bash"', ""]
+             "", "[app]", ""]
     for name, fields in roles.items():
         lines.append(f"[roles.{name}]")
         lines += [f"{key} = {_toml_value(value)}" for key, value in fields.items()]

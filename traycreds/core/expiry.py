@@ -16,6 +16,7 @@ from enum import Enum
 from math import ceil
 from typing import TYPE_CHECKING
 
+from traycreds.core.shells import SHELL_TITLES, WRITE
 from traycreds.core.text import local_time, span
 
 if TYPE_CHECKING:  # types only: the engine imports ADVISORY and needs nothing more loaded
@@ -28,6 +29,22 @@ ADVISORY = timedelta(minutes=15)
 MANDATORY = timedelta(minutes=10)  # after this a failed refresh is worth a warning
 _BACKOFF = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4),
             timedelta(minutes=8))
+
+
+def warn_points(thresholds: tuple[float, ...], life_seconds: float | None) -> tuple[float, ...]:
+    """The warnings (minutes before expiry) a role whose credentials live ``life_seconds``
+    gets: each threshold, but never more than half the credentials' life.
+
+    A 15-minute session with warnings at 15 and 5 minutes is warned at 7.5 and 5 minutes,
+    not from its first second (and is not amber before then); a one-hour role keeps 15
+    and 5. Thresholds that meet at the cap are one warning. ``None``: life unknown, the
+    thresholds as set.
+    """
+    positive = [m for m in thresholds if m > 0]
+    if life_seconds is None:
+        return tuple(sorted(set(positive), reverse=True))
+    cap = max(life_seconds, 0.0) / 120.0  # half the life, in minutes
+    return tuple(sorted({min(m, cap) for m in positive if cap > 0}, reverse=True))
 
 
 class Kind(str, Enum):
@@ -107,8 +124,9 @@ class ExpiryPlanner:
 
     def _events(self, role: str) -> list[Event]:
         item = self.tracked[role]
+        life = (item.expiration - item.issued).total_seconds()
         events = [Event(item.expiration - timedelta(minutes=m), role, Kind.WARN, m)
-                  for m in self.thresholds if m > 0]
+                  for m in warn_points(self.thresholds, life)]
         events.append(Event(item.expiration, role, Kind.EXPIRED))
         if item.auto_refresh:
             events.append(Event(item.refresh_at, role, Kind.REFRESH, item.failures))
@@ -175,35 +193,57 @@ def warning_seconds(threshold: float, expiration: datetime | None, now: datetime
     return ceil(seconds)
 
 
-def advice(display: str, *, needs_mfa: bool) -> str:
+@dataclass(frozen=True)
+class Handover:
+    """What Refresh now does after refreshing: the role's remembered hand-over (a shell's
+    name, or WRITE with the ``section`` it writes). None where it is asked for: the role
+    was never handed over from the tray, and Refresh now only refreshes it."""
+
+    kind: str = "bash"
+    section: str | None = None
+
+
+def advice(display: str, *, needs_mfa: bool, handover: Handover | None = None) -> str:
+    """What to click, and exactly what that click does."""
     # An MFA session still held (8 h) spares the code; "may" is the honest word.
     ask = " (it may ask for an MFA code)" if needs_mfa else ""
-    return (f"Click {display} > Refresh now{ask}, then paste the new lines; shells that "
-            "already pasted keep the old ones.")
+    if handover is not None and handover.kind == WRITE:
+        return (f"Click {display} > Refresh now{ask}: it writes the new credentials to "
+                f"[{handover.section}] again; shells that already pasted keep the old ones.")
+    if handover is None:  # never handed over from the tray: Refresh now only refreshes
+        return (f"Click {display} > Refresh now{ask} for new credentials, then copy or write "
+                "them again; shells that already pasted keep the old ones.")
+    title = SHELL_TITLES.get(handover.kind, handover.kind)
+    return (f"Click {display} > Refresh now{ask}, then paste the new lines: it copies them "
+            f"for {title} again; shells that already pasted keep the old ones.")
 
 
 def warning(display: str, seconds: float, expiration: datetime | None, *, needs_mfa: bool,
-            refreshes: str | None) -> Notice:
+            refreshes: str | None, handover: Handover | None = None) -> Notice:
     """``refreshes``: the credentials profile traycreds keeps fresh by itself, if any."""
     extra = f" traycreds refreshes [{refreshes}] by itself." if refreshes else ""
     return Notice(f"{display} expires in {span(seconds, exact_below=EXACT_BELOW)}",
-                  f"At {local_time(expiration)}. {advice(display, needs_mfa=needs_mfa)}{extra}")
+                  f"At {local_time(expiration)}. "
+                  f"{advice(display, needs_mfa=needs_mfa, handover=handover)}{extra}")
 
 
-def expired(display: str, *, needs_mfa: bool, removed: str | None) -> Notice:
+def expired(display: str, *, needs_mfa: bool, removed: str | None,
+            handover: Handover | None = None) -> Notice:
     """``removed``: the credentials profile cleaned away with the credentials, if any."""
-    message = f"Its credentials stopped working. {advice(display, needs_mfa=needs_mfa)}"
+    message = ("Its credentials stopped working. "
+               f"{advice(display, needs_mfa=needs_mfa, handover=handover)}")
     if removed is not None:
         message += f" Its credentials profile [{removed}] was removed."
     return Notice(f"{display} has expired", message)
 
 
 def refresh_failed(display: str, error: TraycredsError, *, section: str | None,
-                   expiration: datetime | None, needs_mfa: bool) -> Notice:
+                   expiration: datetime | None, needs_mfa: bool,
+                   handover: Handover | None = None) -> Notice:
     """An automatic refresh failed inside the mandatory window; ``section``: the profile
     that keeps the old credentials."""
     where = f"[{section}] keeps" if section is not None else "It keeps"
     return Notice(f"Could not refresh {display}",
                   f"{error.title}: {error.message} {where} the current credentials until "
                   f"{local_time(expiration)}; traycreds tries again. "
-                  f"{advice(display, needs_mfa=needs_mfa)}")
+                  f"{advice(display, needs_mfa=needs_mfa, handover=handover)}")

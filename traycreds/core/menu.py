@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from traycreds.core.models import Role
-from traycreds.core.shells import MENU_SHELLS
+from traycreds.core.shells import MENU_SHELLS, SHELL_TITLES, WRITE
 from traycreds.core.state import AppState, Status
 from traycreds.core.text import time_left
 
 MARKS = {Status.IDLE: "○", Status.WORKING: "…", Status.FRESH: "●", Status.EXPIRING: "◔",
          Status.EXPIRED: "✕", Status.ERROR: "⚠"}
 _WRAP = 60
+_MENU_TITLES = dict(MENU_SHELLS)  # as the submenu says them: "bash/zsh"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,17 @@ def write_target(state: AppState, role: Role) -> str:
     return state.write_targets.get(role.name) or role.profile or f"{role.name}-traycreds"
 
 
+def handover_label(state: AppState, role: Role) -> str:
+    """What a click on the icon (or Refresh now) hands over, said as the top item says it:
+    "Copy again for cmd.exe", "Write again to [prod]"; "Copy for bash/zsh" when nothing is
+    remembered yet (the default shell)."""
+    kind = state.handover(role.name)
+    again = " again" if role.name in state.handovers else ""
+    if kind == WRITE:
+        return f"Write{again} to [{write_target(state, role)}]"
+    return f"Copy{again} for {_MENU_TITLES.get(kind) or SHELL_TITLES.get(kind, kind)}"
+
+
 def _role_menu(state: AppState, role: Role, now: datetime) -> Item:
     held = state.states.get(role.name)
     working = held is not None and held.working
@@ -129,12 +141,14 @@ def _active_item(state: AppState, now: datetime) -> Item:
         return Item("No active role yet: pick one below", enabled=False)
     held = state.states.get(role.name)
     if held is not None and held.working:
-        suffix = "working..."
+        suffix = " - working..."
     elif held is not None and held.held and held.expiration is not None:
-        suffix = time_left((held.expiration - now).total_seconds())
+        suffix = f" - {time_left((held.expiration - now).total_seconds())}"
     else:
-        suffix = "click to assume"
-    return Item(f"{role.display_name} - {suffix}", Action("copy-active"), default=True)
+        suffix = ""
+    # The default item: pystray's left click on the icon runs it too.
+    return Item(f"{handover_label(state, role)}: {role.display_name}{suffix}",
+                Action("copy-active"), default=True)
 
 
 def _broken_items(state: AppState) -> tuple[Item, ...]:
@@ -167,24 +181,44 @@ def native_label(label: str, platform: str) -> str:
     return label.replace("&", "&&") if platform == "win32" else label
 
 
-def tooltip(state: AppState, now: datetime) -> str:
-    role = state.role(state.active) if state.active else None
-    if role is None:
-        return "traycreds"
+def icon_role(state: AppState, now: datetime) -> Role | None:
+    """The role the icon shows: of the roles holding credentials, the one that expires first
+    (expired ones included), so a fresh role just written to a profile does not turn the icon
+    green while another one is about to run out; with none held, the active role."""
+    held = [(s.expiration, name) for name, s in state.states.items()
+            if s.held and s.expiration is not None and state.role(name) is not None]
+    if held:
+        return state.role(min(held)[1])
+    return state.role(state.active) if state.active else None
+
+
+def _left(state: AppState, role: Role, now: datetime) -> str:
     held = state.states.get(role.name)
     if held is not None and held.held and held.expiration is not None:
-        return f"traycreds: {role.display_name}, " \
-               f"{time_left((held.expiration - now).total_seconds())}"
-    return f"traycreds: {role.display_name}"
+        return f", {time_left((held.expiration - now).total_seconds())}"
+    return ""
+
+
+def tooltip(state: AppState, now: datetime) -> str:
+    """The active role and its time; when the icon shows another role (the one expiring
+    first), that one too, so the icon's colour is never a mystery."""
+    role = state.role(state.active) if state.active else None
+    shown = icon_role(state, now)
+    text = f"traycreds: {role.display_name}{_left(state, role, now)}" if role else "traycreds"
+    if shown is not None and shown != role:
+        text += f"; icon: {shown.display_name}{_left(state, shown, now)} (expires first)"
+    return text
 
 
 def icon_status(state: AppState, now: datetime) -> Status:
-    """The icon's colour: working anywhere, else the active role's state."""
+    """The icon's colour: working anywhere; else an error if the last thing tried failed;
+    else the state of icon_role (the held role expiring first, else the active role)."""
     if any(s.working for s in state.states.values()):
         return Status.WORKING
     failed = [name for name, s in state.states.items() if s.error is not None]
     if failed and (state.active is None or state.active in failed):
         return Status.ERROR  # the last thing the user tried did not work
-    if state.active is None:
+    shown = icon_role(state, now)
+    if shown is None:
         return Status.IDLE
-    return state.status(state.active, now)
+    return state.status(shown.name, now)

@@ -44,6 +44,11 @@ MENU_SHELLS: tuple[tuple[str, str], ...] = tuple((name, menu) for name, _, menu 
                                                  if menu is not None)
 
 
+# The hand-over from the tray that is not a shell: written to a credentials profile. A role
+# remembers its last hand-over: this or a shell's name (core/state.AppState.handovers).
+WRITE = "write"
+
+
 def default_shell(platform: str, configured: str | None = None) -> str:
     """The settings' default_shell, else what this platform's terminal runs."""
     return configured or ("cmd" if platform == "win32" else "bash")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
+from traycreds.core.expiry import warn_points
 from traycreds.core.models import Problem, Role
 
 
@@ -32,12 +33,24 @@ class RoleState:
     held: bool = False
     error: Failure | None = None
     auto_refresh: bool = False  # set by the service for roles it may refresh silently
+    issued: datetime | None = None  # when these credentials were obtained: their life
+
+    @property
+    def life_seconds(self) -> float | None:
+        if self.issued is None or self.expiration is None:
+            return None
+        return (self.expiration - self.issued).total_seconds()
 
     def started(self) -> RoleState:
         return replace(self, working=True)
 
-    def succeeded(self, expiration: datetime | None) -> RoleState:
-        return replace(self, working=False, held=True, expiration=expiration, error=None)
+    def succeeded(self, expiration: datetime | None,
+                  issued: datetime | None = None) -> RoleState:
+        """The same credentials handed out again keep the time they were obtained."""
+        if self.held and expiration == self.expiration and self.issued is not None:
+            issued = self.issued
+        return replace(self, working=False, held=True, expiration=expiration, error=None,
+                       issued=issued)
 
     def failed(self, failure: Failure) -> RoleState:
         return replace(self, working=False, error=failure)
@@ -46,7 +59,10 @@ class RoleState:
         return RoleState()
 
 
-def status_of(state: RoleState | None, now: datetime, warn_seconds: float) -> Status:
+def status_of(state: RoleState | None, now: datetime,
+              warn_before_minutes: tuple[float, ...]) -> Status:
+    """Expiring from the role's first warning on (core/expiry.warn_points: never more than
+    half its credentials' life), so a short session is not amber from its first second."""
     if state is None:
         return Status.IDLE
     if state.working:
@@ -60,7 +76,8 @@ def status_of(state: RoleState | None, now: datetime, warn_seconds: float) -> St
     left = (state.expiration - now).total_seconds()
     if left <= 0:
         return Status.EXPIRED
-    if left <= warn_seconds:
+    first = max(warn_points(warn_before_minutes, state.life_seconds), default=0)
+    if left <= 60.0 * first:
         return Status.EXPIRING
     return Status.FRESH
 
@@ -78,13 +95,16 @@ class AppState:
     loading: bool = False  # roles still being read at start-up
     # role -> the credentials-file section 'Write to credentials profile' uses
     write_targets: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def warn_seconds(self) -> float:
-        return 60.0 * max(self.warn_before_minutes, default=0)
+    # role -> how it was last handed over from the tray: a shell's name, or WRITE
+    handovers: Mapping[str, str] = field(default_factory=dict)
 
     def role(self, name: str) -> Role | None:
         return next((r for r in self.roles if r.name == name), None)
 
     def status(self, name: str, now: datetime) -> Status:
-        return status_of(self.states.get(name), now, self.warn_seconds)
+        return status_of(self.states.get(name), now, self.warn_before_minutes)
+
+    def handover(self, name: str) -> str:
+        """How ``name`` is handed over at a click on the icon or Refresh now: the way it was
+        last (a shell's name, or WRITE), else the default shell."""
+        return self.handovers.get(name) or self.default_shell

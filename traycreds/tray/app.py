@@ -20,7 +20,15 @@ from typing import Any
 
 from traycreds.adapters.traybackend import traycreds_choice
 from traycreds.app.service import AppService
-from traycreds.core.menu import Action, Item, build_menu, icon_status, native_label, tooltip
+from traycreds.core.menu import (
+    Action,
+    Item,
+    build_menu,
+    icon_role,
+    icon_status,
+    native_label,
+    tooltip,
+)
 from traycreds.core.models import utc_now
 from traycreds.core.text import TOOLTIP_MAX, fit_notification, fit_text
 
@@ -150,9 +158,9 @@ class TrayApp:
 
         state, now = self.service.state, utc_now()
         try:
-            active = state.role(state.active) if state.active else None
+            shown = icon_role(state, now)  # the colour mark of the role the icon shows
             icon.icon = draw_icon(icon_status(state, now), 64,
-                                  active.colour if active else None)
+                                  shown.colour if shown else None)
         except Exception:
             log.exception("could not update the tray icon's image")
         try:

@@ -9,7 +9,9 @@ Every state differs in colour and, for people who cannot tell the colours apart,
     expired   red, "x" mark               credentials ran out
     error     red, "!" mark               the last attempt failed
 
-The optional accent (the active role's colour) is a dot in the top-left corner.
+The optional accent (the colour mark of the role the icon shows) is a bar along the bottom
+edge, apart from the badge by a clear gap: a bar at the bottom, never a disc in a corner,
+so a red role colour cannot pass for the error badge (a red disc at the top right).
 Shapes are drawn at 4x on a 64-unit grid and downsampled, so every size is anti-aliased.
 
 ``python -m traycreds.tray.icon ASSETS_DIR`` writes the icon files the packaging uses.
@@ -62,8 +64,8 @@ class _Layout:
     mark_radius: float
     mark_gap: float
     stroke: float  # width of the lines inside the mark
-    accent: tuple[float, float]
-    accent_radius: float
+    accent: tuple[float, float, float, float]  # the colour bar along the bottom edge
+    accent_gap: float  # cleared above the bar, so it reads as a mark of its own
     idle_key: float  # how much smaller the key is inside idle's frame
 
 
@@ -73,7 +75,7 @@ _LARGE = _Layout(
     blade=(27.0, 34.0, 56.0, 42.5),
     bits=((48.0, 40.0, 56.0, 52.0), (37.0, 40.0, 43.5, 49.0)),
     mark=(50.0, 14.0), mark_radius=13.0, mark_gap=3.5, stroke=4.0,
-    accent=(9.0, 9.0), accent_radius=8.0, idle_key=0.8,
+    accent=(6.0, 56.0, 58.0, 64.0), accent_gap=3.5, idle_key=0.8,
 )
 _SMALL = _Layout(  # 16..24 px: every unit is a quarter pixel or more, so fewer, bolder shapes
     badge_radius=12.0, outline=4.0,
@@ -81,7 +83,7 @@ _SMALL = _Layout(  # 16..24 px: every unit is a quarter pixel or more, so fewer,
     blade=(24.0, 36.0, 60.0, 45.0),
     bits=((50.0, 40.0, 60.0, 56.0), (36.0, 40.0, 44.0, 52.0)),
     mark=(46.0, 17.0), mark_radius=17.0, mark_gap=3.0, stroke=7.0,
-    accent=(9.0, 9.0), accent_radius=9.0, idle_key=0.9,
+    accent=(5.0, 56.0, 59.0, 64.0), accent_gap=4.0, idle_key=0.9,
 )
 _BADGE = (1.0, 1.0, 63.0, 63.0)
 
@@ -202,8 +204,9 @@ def _mark(pen: _Pen, status: Status, fill: RGBA, layout: _Layout) -> None:
 
 
 def _accent(pen: _Pen, colour: RGBA, layout: _Layout) -> None:
-    pen.disc(layout.accent, layout.accent_radius + layout.mark_gap, _CLEAR)
-    pen.disc(layout.accent, layout.accent_radius, colour)
+    top, bottom = layout.accent[1], layout.accent[3]
+    pen.rect((0.0, top - layout.accent_gap, _GRID, _GRID), _CLEAR)
+    pen.rounded(layout.accent, (bottom - top) / 2, colour)
 
 
 @functools.lru_cache(maxsize=256)
