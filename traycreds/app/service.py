@@ -20,6 +20,7 @@ from traycreds.app.context import Context, default_shell
 from traycreds.app.expiry import ExpiryWatch
 from traycreds.app.jobs import AppJobs
 from traycreds.app.ports import Dialogs, Notifier
+from traycreds.app.tokens import TokenRegistry
 from traycreds.core import shells
 from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
 from traycreds.core.menu import Action
@@ -60,6 +61,7 @@ class AppService:
         self._engine: Engine | None = None
         self._clipboard_role: str | None = None
         self._closed = False
+        self.tokens = TokenRegistry()  # the credentials endpoint's, one per window or exec
         self.jobs = AppJobs(dialogs, notifier, self._ensure_engine, self._context, self.reload,
                             key_changed=self.source_changed)
         self.expiry = ExpiryWatch(
@@ -298,6 +300,7 @@ class AppService:
         return self._role_job(role, lambda: self._issue(role, fresh=True))
 
     def forget(self, role: str) -> Future[Any] | None:
+        self.tokens.forget(role)  # its windows get a refusal, never credentials, from now on
         with self._lock:
             if self._engine is not None:
                 self._engine.forget(role)
@@ -353,6 +356,10 @@ class AppService:
         self.issue_for_caller(role)
         return self._ensure_engine().identity(role)
 
+    def role(self, name: str) -> Role:
+        """The role from the files (UnknownRoleError, ConfigError), even while loading."""
+        return self._context().catalog.get(name)
+
     def source_key(self, source: str) -> Credentials:
         return self._ensure_engine().source_credentials(source)
 
@@ -367,6 +374,7 @@ class AppService:
             if self._closed:
                 return
             self._closed = True
+            self.tokens.clear()
             if self._engine is not None:
                 self._engine.forget()
         self.scheduler.stop()
