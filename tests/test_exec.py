@@ -104,3 +104,15 @@ def test_child_environment_as_data() -> None:
     own = with_endpoint(parent, "dev", Endpoint("http://127.0.0.1:1/role/dev", "t" * 43,
                                                 "ap-south-1"))
     assert own["AWS_REGION"] == own["AWS_DEFAULT_REGION"] == "ap-south-1"
+
+
+def test_a_default_profile_key_would_win_so_the_child_gets_static_variables(
+        tray: Tray, aws_env: AwsEnv) -> None:  # noqa: F811
+    # botocore asks ~/.aws/credentials' [default] before the container provider.
+    parts = ("AKIA", "DEFAULTPROFILE", "KEY1")
+    aws_env.aws_credentials.write_text(f"[default]\naws_access_key_id = {''.join(parts)}\n"
+                                       f"aws_secret_access_key = {'s' * 40}\n")
+    result = run_exec(tray.env, "exec", "dev", "--", sys.executable, "-c", CHILD)
+    child = seen(result)
+    assert child["method"] == "env" and ":assumed-role/" in child["arn"]
+    assert "[default] profile" in result.stderr and "keys import default" in result.stderr

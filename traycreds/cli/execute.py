@@ -14,12 +14,13 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from traycreds.app.context import Context
 from traycreds.cli import providers
 from traycreds.cli.common import tray_wanted
 from traycreds.core import childenv
-from traycreds.core.errors import NotRunningError, UsageError
+from traycreds.core.errors import FileError, NotRunningError, UsageError
 
 
 def command_of(args: argparse.Namespace) -> list[str]:
@@ -32,8 +33,32 @@ def command_of(args: argparse.Namespace) -> list[str]:
     return command
 
 
+def default_key_file() -> Path | None:
+    """The AWS file whose [default] profile holds an access key, if one does: botocore takes
+    it before the container provider, so the endpoint would never be asked."""
+    from traycreds.adapters import inifile, paths
+    from traycreds.core import ini
+
+    for path in (paths.aws_credentials_file(), paths.aws_config_file()):
+        try:
+            text, _ = inifile.read(path)
+        except FileError:
+            continue  # unreadable: the child's SDK will say so itself
+        if any(section.name == "default" and section.get("aws_access_key_id")
+               for section in ini.parse(text).sections):
+            return path
+    return None
+
+
 def child_environment(args: argparse.Namespace, ctx: Context) -> dict[str, str]:
-    if tray_wanted(args) and not args.exec_no_tray:
+    shadowed = default_key_file()
+    if shadowed is not None:
+        sys.stderr.write(f"traycreds: the [default] profile in {shadowed} holds an access key, "
+                         "which the SDKs would take before the tray's endpoint; the command "
+                         "gets static credentials instead (they end at "
+                         "AWS_CREDENTIAL_EXPIRATION). 'traycreds keys import default' moves "
+                         "the key into the keyring.\n")
+    if shadowed is None and tray_wanted(args) and not args.exec_no_tray:
         from traycreds.channel.remote import TrayProvider
 
         try:
