@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support import AwsEnv
+from tests.support import AwsEnv, require_program
 from tests.test_fastpath import Tray
 from traycreds.app.tokens import TokenRegistry
 from traycreds.channel import client
@@ -106,6 +106,14 @@ def test_botocore_gets_the_role_through_the_endpoint_and_follows_a_refresh(
     second = run_child(child_env(tray, uri, token, tmp_path))
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["key"] == fresh["AccessKeyId"]
+
+    # The AWS CLI in the same window, through the same endpoint and token.
+    aws = require_program("aws", "the AWS CLI through the tray's endpoint")
+    cli = subprocess.run([aws, "sts", "get-caller-identity", "--region", "us-east-1",
+                          "--output", "json"], env=child_env(tray, uri, token, tmp_path),
+                         capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["Arn"] == seen["arn"]
 
     status, document = get(uri, token)
     assert status == 200
