@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests import test_fastpath as fastpath
 from tests.support import AwsEnv, require_program
 from tests.test_fastpath import Tray
 from traycreds.app.tokens import TokenRegistry
@@ -45,6 +46,9 @@ def tray(moto: Any, aws_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> Iterato
     base = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp"))  # socket paths are short
     runtime = base / "traycreds"
     monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(runtime))  # for client.request here
+    # Tray raises the child's core limit for test_fastpath's own check; an earlier test that
+    # hardened this process in place lowered the hard limit, so it may not be raised here.
+    monkeypatch.setattr(fastpath, "allow_core_dumps", lambda: None)
     started = Tray(moto, aws_env, runtime)
     try:
         yield started
