@@ -16,11 +16,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from traycreds.adapters import paths
+from traycreds.app.clipboard import TrayClipboard
 from traycreds.app.context import Context, default_shell
 from traycreds.app.expiry import ExpiryWatch
 from traycreds.app.jobs import AppJobs
 from traycreds.app.ports import Dialogs, Notifier
 from traycreds.app.remembered import Remembered
+from traycreds.app.tokens import TokenRegistry
 from traycreds.core import shells
 from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
 from traycreds.core.menu import Action
@@ -29,8 +31,9 @@ from traycreds.core.state import AppState, Failure, RoleState
 from traycreds.core.text import local_time
 
 if TYPE_CHECKING:
-    from traycreds.adapters.clipboard import ClearTimer, Clipboard
+    from traycreds.adapters.clipboard import Clipboard
     from traycreds.app.engine import Engine, Issued
+    from traycreds.core.models import Role
 
 log = logging.getLogger(__name__)
 Listener = Callable[[], None]
@@ -49,8 +52,7 @@ class AppService:
                  clock: Callable[[], datetime] = utc_now, workers: int = 4) -> None:
         self._dialogs = dialogs
         self._notifier = notifier
-        self._clipboard_factory = clipboard
-        self._clipboard: tuple[Clipboard, ClearTimer] | None = None
+        self._clipboard = TrayClipboard(clipboard)
         self._clock = clock
         self._lock = threading.RLock()
         self._state = AppState(loading=True)
@@ -59,8 +61,8 @@ class AppService:
                                             thread_name_prefix="traycreds-work")
         self._ctx: Context | None = None
         self._engine: Engine | None = None
-        self._clipboard_role: str | None = None
         self._closed = False
+        self.tokens = TokenRegistry()  # the credentials endpoint's, one per window or exec
         self.jobs = AppJobs(dialogs, notifier, self._ensure_engine, self._context, self.reload,
                             key_changed=self.source_changed)
         self.expiry = ExpiryWatch(
@@ -263,15 +265,7 @@ class AppService:
             + "".join(f" {note}" for note in issued.notes))
 
     def _copy_text(self, role: str, text: str) -> None:
-        from traycreds.adapters.clipboard import ClearTimer, get_clipboard
-
-        if self._clipboard is None:
-            board = (self._clipboard_factory or get_clipboard)()
-            self._clipboard = (board, ClearTimer(board))
-        board, timer = self._clipboard
-        board.copy(text)
-        timer.copied(text, self._context().settings.app.clipboard_clear_seconds)
-        self._clipboard_role = role
+        self._clipboard.copy(role, text, self._context().settings.app.clipboard_clear_seconds)
 
     def write(self, role: str) -> Future[Any] | None:
         return self._role_job(role, lambda: self._write_job(role))
@@ -315,18 +309,16 @@ class AppService:
         return self._role_job(role, job)
 
     def forget(self, role: str) -> Future[Any] | None:
+        self.tokens.forget(role)  # its windows get a refusal, never credentials, from now on
         with self._lock:
             if self._engine is not None:
                 self._engine.forget(role)
-            ours = self._clipboard_role == role
         self._set_role(role, RoleState.forgotten)
         self.scheduler.forget(role)
-        if ours and self._clipboard is not None:
-            self._clipboard_role = None
-            try:
-                self._clipboard[1].clear_now()
-            except TraycredsError as error:
-                self._notifier.notify(error.title, error.message)
+        try:
+            self._clipboard.clear_if(role)
+        except TraycredsError as error:
+            self._notifier.notify(error.title, error.message)
         return None
 
     def source_changed(self, source: str) -> list[str]:
@@ -370,6 +362,10 @@ class AppService:
         self.issue_for_caller(role)
         return self._ensure_engine().identity(role)
 
+    def role(self, name: str) -> Role:
+        """The role from the files (UnknownRoleError, ConfigError), even while loading."""
+        return self._context().catalog.get(name)
+
     def source_key(self, source: str) -> Credentials:
         return self._ensure_engine().source_credentials(source)
 
@@ -384,12 +380,12 @@ class AppService:
             if self._closed:
                 return
             self._closed = True
+            self.tokens.clear()
             if self._engine is not None:
                 self._engine.forget()
         self.scheduler.stop()
-        if self._clipboard is not None:
-            try:
-                self._clipboard[1].clear_now()
-            except TraycredsError as error:
-                log.warning("could not clear the clipboard: %s", error.title)
+        try:
+            self._clipboard.clear_if()
+        except TraycredsError as error:
+            log.warning("could not clear the clipboard: %s", error.title)
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
+    from traycreds.core.childenv import Endpoint
     from traycreds.core.models import Credentials as _Credentials
     from traycreds.core.models import Identity
 else:
@@ -137,6 +138,25 @@ def decode_identity(answer: Any) -> Identity:
                             "user_id), so nothing was printed. Quit the tray and start it "
                             "again.")
     return Identity(*(str(value) for value in values))
+
+
+_ENDPOINT_URI = re.compile(r"http://127\.0\.0\.1:[0-9]{1,5}/role/[A-Za-z0-9._~%-]{1,400}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,200}")
+
+
+def decode_endpoint(answer: Any) -> Endpoint:
+    """The tray's answer to 'endpoint-token', checked: a loopback http URI (the SDKs accept
+    nothing else without TLS) and a URL-safe token, since both go into a child's environment."""
+    from traycreds.core.childenv import Endpoint
+
+    fields = answer if isinstance(answer, dict) else {}
+    uri, token, region = fields.get("uri"), fields.get("token"), fields.get("region")
+    if not (isinstance(uri, str) and _ENDPOINT_URI.fullmatch(uri)
+            and isinstance(token, str) and _TOKEN.fullmatch(token)
+            and (region is None or (isinstance(region, str) and region.isprintable()))):
+        raise ProtocolError("The tray's answer to 'endpoint-token' is not a loopback URI and "
+                            "a token. Quit the tray and start it again.")
+    return Endpoint(uri, token, region or None)
 
 
 def _optional(document: dict[str, Any], name: str) -> str | None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from traycreds.app.provider import Provider
 from traycreds.channel import client
-from traycreds.channel.protocol import decode_credentials, decode_identity
+from traycreds.channel.protocol import decode_credentials, decode_endpoint, decode_identity
 from traycreds.core.errors import NotRunningError
 
 TYPE_CHECKING = False  # typing's import costs the fast path; mypy treats this name as true
 if TYPE_CHECKING:
     from typing import Any
 
+    from traycreds.core.childenv import Endpoint
     from traycreds.core.document import IssuedCredentials
     from traycreds.core.models import Identity
 
@@ -38,6 +39,10 @@ class TrayProvider(Provider):
     def source_key(self, source: str) -> IssuedCredentials:
         return decode_credentials(self._request("source-credentials", {"source": source}),
                                   temporary=False)
+
+    def endpoint(self, role: str) -> Endpoint:
+        """A token for the tray's credentials endpoint, for one child (``traycreds exec``)."""
+        return decode_endpoint(self._request("endpoint-token", {"role": role}))
 
     def _request(self, op: str, args: dict[str, object]) -> Any:
         try:

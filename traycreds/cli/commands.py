@@ -6,7 +6,16 @@ import argparse
 from collections.abc import Callable
 
 from traycreds.app.context import Context
-from traycreds.cli import admin, config, credentials, files, keys, roles, traycontrol
+from traycreds.cli import (
+    admin,
+    config,
+    credentials,
+    execute,
+    files,
+    keys,
+    roles,
+    traycontrol,
+)
 
 Command = Callable[[argparse.Namespace, Context], int]
 
@@ -14,6 +23,7 @@ COMMANDS: dict[str, Command] = {
     "export": credentials.cmd_export,
     "credential-process": credentials.cmd_credential_process,
     "whoami": credentials.cmd_whoami,
+    "exec": execute.cmd_exec,
     "roles": roles.cmd_roles,
     "keys": keys.cmd_keys,
     "config": config.cmd_config,

@@ -50,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copy the lines to the clipboard instead of printing them (cleared "
                         "after the settings' clipboard_clear_seconds if still unchanged)")
 
+    p = sub.add_parser("exec", help="run a command as a role: its SDKs fetch fresh "
+                                    "credentials from the tray (static ones without it)")
+    p.add_argument("role")
+    p.add_argument("--no-tray", dest="exec_no_tray", action="store_true",
+                   help="static variables from this process, even if a tray is running")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
+                   help="the command and its arguments, after '--'")
+
     p = sub.add_parser("credential-process",
                        help="print credential_process JSON (for ~/.aws/config)")
     who = p.add_mutually_exclusive_group(required=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traycreds.core.errors import NotRunningError, TraycredsError
+
+if TYPE_CHECKING:
+    from traycreds.channel.endpoint import CredentialsEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +58,15 @@ def run_tray() -> int:
         tray.quit()
         return {}
 
+    from traycreds.channel.endpoint import channel_handlers
     from traycreds.channel.serving import handlers
 
+    endpoint = _start_endpoint(service)
+    extra = {} if endpoint is None else channel_handlers(
+        endpoint, service.role, service.tokens)
     server: ChannelServer | None = None
     try:
-        server = ChannelServer({"wake": wake, "quit": quit_tray, **handlers(service)})
+        server = ChannelServer({"wake": wake, "quit": quit_tray, **handlers(service), **extra})
         server.start()
     except TraycredsError as error:  # the tray still works without the channel
         log.warning("local channel not available: %s", error.message)
@@ -70,10 +77,28 @@ def run_tray() -> int:
     finally:
         if server is not None:
             server.stop()
+        if endpoint is not None:
+            endpoint.stop()
         dialogs.stop()
         service.shutdown()
         lock.release()
     return 0
+
+
+def _start_endpoint(service: Any) -> CredentialsEndpoint | None:
+    """The loopback endpoint windows and 'traycreds exec' children fetch credentials from;
+    without it they get static credentials, so the tray starts anyway."""
+    from traycreds.channel.endpoint import CredentialsEndpoint
+
+    tokens = service.tokens
+    endpoint = CredentialsEndpoint(
+        lambda role: service.issue_for_caller(role).credentials, tokens)
+    try:
+        endpoint.start()
+    except TraycredsError as error:
+        log.warning("credentials endpoint not available: %s", error.message)
+        return None
+    return endpoint
 
 
 def _notify_when_shown(service: Any, notifications: Any, error: TraycredsError) -> None:
