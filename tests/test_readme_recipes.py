@@ -364,6 +364,22 @@ def whoami(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
     return []
 
 
+def exec_as(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
+    """`traycreds exec ROLE -- aws ...`: the command runs as the role (no tray here: static
+    variables from this process's engine, the MFA code piped as for every command)."""
+    result = machine.run(step.command)
+    if result.returncode != 0:
+        return [outcome(result)]
+    if match.group("args").endswith("s3 ls") and BUCKET not in result.stdout:
+        return [f"the bucket {BUCKET} is not listed:\n{outcome(result)}"]
+    who = machine.run(f"traycreds exec {match.group('role')} -- "
+                      "aws sts get-caller-identity --output json")
+    arn = json.loads(who.stdout or "{}").get("Arn", "") if who.returncode == 0 else ""
+    if assumed(machine.moto) not in arn:
+        return [f"the command did not run as the role:\n{outcome(who)}"]
+    return []
+
+
 def written_section(step: Step) -> str | None:
     """The section a `write` line promises in its comment: "[NAME] in ~/.aws/credentials"."""
     found = re.search(r"\[([^\]\s]+)\]", step.comment)
@@ -512,6 +528,7 @@ EXPECTATIONS = [
     Expectation(r"(?P<producer>traycreds export (?P<role>\S+) -s powershell) "
                 r"\| Invoke-Expression", powershell_half),
     Expectation(r"traycreds whoami (?P<role>\S+)", whoami),
+    Expectation(r"traycreds exec (?P<role>\S+) -- aws (?P<args>.+)", exec_as),
     Expectation(r"traycreds write (?P<role>\S+)(?: --profile (?P<profile>\S+))?", write),
     Expectation(r"traycreds write (?P<role>\S+) --remove", write_remove),
     Expectation(r"traycreds clean", clean),
