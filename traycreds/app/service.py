@@ -21,7 +21,12 @@ from traycreds.app.expiry import ExpiryWatch
 from traycreds.app.jobs import AppJobs
 from traycreds.app.ports import Dialogs, Notifier
 from traycreds.core import shells
-from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
+from traycreds.core.errors import (
+    CancelledError,
+    ConfigError,
+    SourceKeyMissingError,
+    TraycredsError,
+)
 from traycreds.core.menu import Action
 from traycreds.core.models import Credentials, Identity, Role, utc_now
 from traycreds.core.state import AppState, Failure, RoleState
@@ -33,6 +38,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Listener = Callable[[], None]
+
+
+def _failure(error: TraycredsError) -> Failure:
+    return Failure(error.title, error.message,
+                   needs_key=isinstance(error, SourceKeyMissingError))
 
 
 def _with_role(state: AppState, name: str,
@@ -180,7 +190,8 @@ class AppService:
             "whoami": lambda: self.whoami(action.role or ""),
             "refresh": lambda: self.refresh(action.role or ""),
             "forget": lambda: self.forget(action.role or ""),
-            "add-key": lambda: self._background(self.jobs.add_key),
+            "add-key": lambda: self._background(lambda: self.jobs.add_key(
+                self._source_of(action.role) or "" if action.role else "")),
             "settings": lambda: self._background(self.jobs.edit_settings),
             "reload": lambda: self._background(self.reload),
             "open-settings": lambda: self._background(self.jobs.open_settings),
@@ -205,7 +216,7 @@ class AppService:
                 self._set_role(role, lambda s: replace(s, working=False))
             return None
         except TraycredsError as error:
-            failure = Failure(error.title, error.message)
+            failure = _failure(error)
         except Exception:
             log.exception("unexpected failure")
             failure = Failure("Internal error", "Something unexpected failed; details are "
@@ -345,7 +356,7 @@ class AppService:
         try:
             return self._issue(role, fresh=fresh, activate=False)
         except TraycredsError as error:
-            failure = Failure(error.title, error.message)
+            failure = _failure(error)
             self._set_role(role, lambda s: s.failed(failure))
             raise
 
