@@ -268,7 +268,7 @@ class Engine:
         raise MfaError(
             f"No MFA code for {serial} was accepted after {_MFA_ATTEMPTS} tries. Last: "
             f"{problem} Check that the authenticator shows this device's codes and that this "
-            "computer's clock is right, then try the role again.", title="MFA code refused")
+            "computer's clock is right, then try the role again.")
 
     def _refuse_code(self, serial: str, code: str) -> str | None:
         """Why ``code`` cannot go to AWS (None: it can; then it counts as used)."""
