@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ARTIFACTS, AwsEnv, screenshot
+from tests.support import ARTIFACTS, AwsEnv, NotificationLog, screenshot
 from tests.test_dialogs import red_pixels, window_image
 from traycreds.channel import client
 from traycreds.core.errors import TraycredsError
@@ -150,3 +150,25 @@ def test_a_code_aws_refuses_reopens_the_dialog_with_the_reason(
     assert sdk.returncode == 0, err
     assert out.strip().startswith("arn:aws:")
     assert [p["TokenCode"] for p in sts_errors.params_of("GetSessionToken")] == ["111111", CODE]
+
+
+def test_three_refused_codes_end_with_a_notification_saying_what_to_do(
+        mfa_tray: MfaTray, sts_errors: Any, notifications: NotificationLog) -> None:
+    sts_errors.respond("AccessDenied", "MultiFactorAuthentication failed with invalid MFA "
+                       "one time pass code.", status=403)
+    sdk = mfa_tray.sdk()
+    for attempt, code in enumerate(("111111", "222222", "333333"), start=1):
+        _wait_for_dialog()
+        _xdotool("type", "--delay", "50", code)
+        _xdotool("key", "Return")
+        deadline = time.monotonic() + 30
+        while len(sts_errors.params_of("GetSessionToken")) < attempt:
+            assert time.monotonic() < deadline, f"code {attempt} never reached STS"
+            time.sleep(0.1)
+    # The dialog is gone for good: the person at the desktop is told what happened.
+    note = notifications.wait_for("after 3 tries", timeout=30)
+    assert note.summary == "MFA failed" and "clock" in note.body
+    _out, err = sdk.communicate(timeout=60)
+    assert sdk.returncode != 0 and "after 3 tries" in err
+    assert not _xdotool("search", "--name", f"^{MFA_TITLE}$")
+    assert len(sts_errors.params_of("GetSessionToken")) == 3

@@ -24,6 +24,7 @@ from traycreds.core import shells
 from traycreds.core.errors import (
     CancelledError,
     ConfigError,
+    MfaError,
     SourceKeyMissingError,
     TraycredsError,
 )
@@ -358,6 +359,8 @@ class AppService:
         except TraycredsError as error:
             failure = _failure(error)
             self._set_role(role, lambda s: s.failed(failure))
+            if isinstance(error, MfaError):  # the person typed codes into our dialog: tell them
+                self._notifier.notify(error.title, error.message)
             raise
 
     def identity_for_caller(self, role: str) -> Identity:
