@@ -11,12 +11,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import ARTIFACTS, AwsEnv, screenshot
+from tests.support import ARTIFACTS, AwsEnv, NotificationLog, screenshot
+from tests.test_dialogs import red_pixels, window_image
 from traycreds.channel import client
 from traycreds.core.errors import TraycredsError
 from traycreds.tray.dialogs import MFA_TITLE
@@ -42,9 +45,24 @@ def _wait_for_dialog(timeout: float = 30.0) -> None:
     raise AssertionError("the tray's MFA dialog did not appear with the focus")
 
 
-def test_credential_process_caller_gets_the_mfa_prompt_on_the_desktop(
-        aws_env: AwsEnv, sts_errors: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    sts_errors.respond_success()
+@dataclass
+class MfaTray:
+    env: dict[str, str]
+
+    def sdk(self) -> subprocess.Popen[str]:
+        """boto3 in a child process, its credentials from credential_process (the tray)."""
+        return subprocess.Popen(
+            [sys.executable, "-c",
+             "import boto3; s = boto3.session.Session(profile_name='sdk'); "
+             "print(s.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])"],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def mfa_tray(aws_env: AwsEnv, sts_errors: Any,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[MfaTray]:
+    """A running tray (its own process) whose role needs an MFA code from SERIAL."""
     runtime = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp")) / "traycreds"  # short path
     monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(runtime))
     env = dict(aws_env.env, AWS_ENDPOINT_URL_STS=sts_errors.url,
@@ -75,27 +93,7 @@ def test_credential_process_caller_gets_the_mfa_prompt_on_the_desktop(
                 assert tray.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
-        sdk = subprocess.Popen(
-            [sys.executable, "-c",
-             "import boto3; s = boto3.session.Session(profile_name='sdk'); "
-             "print(s.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            stdin=subprocess.DEVNULL)
-        _wait_for_dialog()
-        screenshot("channel-mfa-dialog")
-        _xdotool("type", "--delay", "50", CODE)
-        _xdotool("key", "Return")
-        out, err = sdk.communicate(timeout=60)
-        assert sdk.returncode == 0, err
-        assert out.strip().startswith("arn:aws:")
-        assert [p["TokenCode"] for p in sts_errors.params_of("GetSessionToken")] == [CODE]
-        assert [p["SerialNumber"] for p in sts_errors.params_of("GetSessionToken")] == [SERIAL]
-        # A second headless call reuses what the tray holds: no dialog, no code sent.
-        again = subprocess.run([sys.executable, "-m", "traycreds", "credential-process",
-                                "needs-mfa"], env=env, capture_output=True, text=True,
-                               timeout=30)
-        assert again.returncode == 0, again.stderr
-        assert len(sts_errors.params_of("GetSessionToken")) == 1
+        yield MfaTray(env)
     finally:
         subprocess.run([sys.executable, "-m", "traycreds", "quit"], env=env, timeout=30,
                        capture_output=True)
@@ -104,3 +102,73 @@ def test_credential_process_caller_gets_the_mfa_prompt_on_the_desktop(
         except subprocess.TimeoutExpired:
             tray.kill()
         shutil.rmtree(runtime.parent, ignore_errors=True)
+
+
+def test_credential_process_caller_gets_the_mfa_prompt_on_the_desktop(
+        mfa_tray: MfaTray, sts_errors: Any) -> None:
+    sts_errors.respond_success()
+    env = mfa_tray.env
+    sdk = mfa_tray.sdk()
+    _wait_for_dialog()
+    screenshot("channel-mfa-dialog")
+    _xdotool("type", "--delay", "50", CODE)
+    _xdotool("key", "Return")
+    out, err = sdk.communicate(timeout=60)
+    assert sdk.returncode == 0, err
+    assert out.strip().startswith("arn:aws:")
+    assert [p["TokenCode"] for p in sts_errors.params_of("GetSessionToken")] == [CODE]
+    assert [p["SerialNumber"] for p in sts_errors.params_of("GetSessionToken")] == [SERIAL]
+    # A second headless call reuses what the tray holds: no dialog, no code sent.
+    again = subprocess.run([sys.executable, "-m", "traycreds", "credential-process",
+                            "needs-mfa"], env=env, capture_output=True, text=True,
+                           timeout=30)
+    assert again.returncode == 0, again.stderr
+    assert len(sts_errors.params_of("GetSessionToken")) == 1
+
+
+def test_a_code_aws_refuses_reopens_the_dialog_with_the_reason(
+        mfa_tray: MfaTray, sts_errors: Any) -> None:
+    sts_errors.respond("AccessDenied", "MultiFactorAuthentication failed with invalid MFA "
+                       "one time pass code.", status=403, times=1)
+    sts_errors.respond_success()
+    sdk = mfa_tray.sdk()
+    _wait_for_dialog()
+    first = _xdotool("search", "--name", f"^{MFA_TITLE}$")
+    assert red_pixels(window_image(first, "channel-mfa-dialog-first")) == 0
+    _xdotool("type", "--delay", "50", "111111")
+    _xdotool("key", "Return")
+    deadline = time.monotonic() + 30
+    while not sts_errors.params_of("GetSessionToken"):  # the first code reached AWS
+        assert time.monotonic() < deadline, "the first code never reached STS"
+        time.sleep(0.1)
+    _wait_for_dialog()  # reopened, not a notification and a closed dialog
+    again = _xdotool("search", "--name", f"^{MFA_TITLE}$")
+    assert red_pixels(window_image(again, "channel-mfa-dialog-reopened")) > 50, "no reason"
+    _xdotool("type", "--delay", "50", CODE)
+    _xdotool("key", "Return")
+    out, err = sdk.communicate(timeout=60)
+    assert sdk.returncode == 0, err
+    assert out.strip().startswith("arn:aws:")
+    assert [p["TokenCode"] for p in sts_errors.params_of("GetSessionToken")] == ["111111", CODE]
+
+
+def test_three_refused_codes_end_with_a_notification_saying_what_to_do(
+        mfa_tray: MfaTray, sts_errors: Any, notifications: NotificationLog) -> None:
+    sts_errors.respond("AccessDenied", "MultiFactorAuthentication failed with invalid MFA "
+                       "one time pass code.", status=403)
+    sdk = mfa_tray.sdk()
+    for attempt, code in enumerate(("111111", "222222", "333333"), start=1):
+        _wait_for_dialog()
+        _xdotool("type", "--delay", "50", code)
+        _xdotool("key", "Return")
+        deadline = time.monotonic() + 30
+        while len(sts_errors.params_of("GetSessionToken")) < attempt:
+            assert time.monotonic() < deadline, f"code {attempt} never reached STS"
+            time.sleep(0.1)
+    # The dialog is gone for good: the person at the desktop is told what happened.
+    note = notifications.wait_for("after 3 tries", timeout=30)
+    assert note.summary == "MFA failed" and "clock" in note.body
+    _out, err = sdk.communicate(timeout=60)
+    assert sdk.returncode != 0 and "after 3 tries" in err
+    assert not _xdotool("search", "--name", f"^{MFA_TITLE}$")
+    assert len(sts_errors.params_of("GetSessionToken")) == 3

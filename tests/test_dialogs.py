@@ -232,6 +232,33 @@ def test_new_key_prefills_the_source_and_cancels_to_none(
     wait_gone(NEW_KEY_TITLE)
 
 
+def test_new_key_reopened_keeps_what_was_typed_and_can_save_unchecked(
+    dialogs: TkDialogs, worker: ThreadPoolExecutor
+) -> None:
+    typed = NewKey("work", KEY_ID, SECRET)
+    # Reopened after a refused check: the name, id and (masked) secret are there again.
+    answer = worker.submit(dialogs.ask_new_key, "Access key rejected: AWS does not recognise",
+                           "work", typed=typed)
+    window = wait_window(NEW_KEY_TITLE)
+    press("alt+s")  # no "Save without checking" unless STS was out of reach
+    time.sleep(0.5)
+    assert not answer.done()
+    assert xdotool("search", "--name", "wJalr", check=False) == "", "the secret is in a title"
+    press("Return")
+    assert answer.result(timeout=ANSWER_TIMEOUT) == typed  # verify=True: checked with AWS
+    wait_gone(NEW_KEY_TITLE)
+
+    # STS could not be reached: "Save without checking" (Alt+S) hands the key back unchecked.
+    answer = worker.submit(dialogs.ask_new_key, "Network problem: no answer from STS", "work",
+                           typed=typed, offline=True)
+    window = wait_window(NEW_KEY_TITLE)
+    window_image(window, "add-key-dialog-offline")
+    press("alt+s")
+    assert answer.result(timeout=ANSWER_TIMEOUT) == NewKey("work", KEY_ID, SECRET,
+                                                           verify=False)
+    wait_gone(NEW_KEY_TITLE)
+
+
 # --- Settings ------------------------------------------------------------------------------------
 
 def test_settings_round_trip(dialogs: TkDialogs, worker: ThreadPoolExecutor) -> None:

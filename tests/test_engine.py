@@ -157,6 +157,48 @@ def test_unknown_key_wrong_secret_and_denied_role(moto: Any, keys: KeyStore) -> 
         engine.issue("r")
 
 
+_WRONG_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+
+
+def test_a_code_aws_refuses_is_asked_again_with_the_reason(keys: KeyStore,
+                                                           sts_errors: Any) -> None:
+    sts_errors.respond("AccessDenied", _WRONG_CODE, status=403, times=1)
+    sts_errors.respond_success()
+    keys.put("me", Credentials("AKID" + "Q" * 16, "s" * 40))
+    serial = "arn:aws:iam::111122223333:mfa/me"
+    sts, prompt = CountingSts(), Prompt("111111", "222222")
+    engine = make_engine([role("r", "arn:aws:iam::111122223333:role/R", "me",
+                               sts_errors.url, mfa_serial=serial)], keys, prompt, sts)
+    engine.issue("r")
+    problems = [r.problem for r in prompt.requests]
+    assert problems[0] is None and len(problems) == 2
+    assert (problems[1] or "").startswith("AWS refused that code:")
+    assert "single-use" in (problems[1] or "")
+    # One MFA session, started with the second code; the role assumed once with it.
+    assert sts.calls == ["get_session_token"] * 2 + ["assume_role"]
+    assert [p["TokenCode"] for p in sts_errors.params_of("GetSessionToken")] == [
+        "111111", "222222"]
+
+
+def test_three_refused_codes_stop_with_advice(keys: KeyStore, sts_errors: Any) -> None:
+    keys.put("me", Credentials("AKID" + "Q" * 16, "s" * 40))
+    serial = "arn:aws:iam::111122223333:mfa/me"
+    prompt = Prompt("111111", "222222", "333333", "444444")
+    engine = make_engine([role("a", "arn:aws:iam::111122223333:role/A", "me",
+                               sts_errors.url),
+                          role("b", "arn:aws:iam::111122223333:role/B", "a",
+                               sts_errors.url, mfa_serial=serial)], keys, prompt)
+    sts_errors.respond_success(times=1)  # role a; then every code for b's hop is refused
+    sts_errors.respond("AccessDenied", _WRONG_CODE, status=403)
+    with pytest.raises(errors.MfaError) as info:
+        engine.issue("b")
+    assert len(prompt.requests) == 3  # three tries, not four
+    assert all((r.problem or "").startswith("AWS refused") for r in prompt.requests[1:])
+    assert "after 3 tries" in info.value.message and "clock" in info.value.message
+    assert [p["TokenCode"] for p in sts_errors.params_of("AssumeRole") if "TokenCode" in p] == [
+        "111111", "222222", "333333"]
+
+
 def test_missing_key_says_how_to_add_it(keys: KeyStore) -> None:
     engine = make_engine([role("r", "arn:aws:iam::111122223333:role/R", "nobody",
                                "http://127.0.0.1:9")], keys, no_prompt)

@@ -27,8 +27,8 @@ from traycreds.channel.server import ChannelServer
 from traycreds.channel.serving import handlers
 from traycreds.core.errors import SourceKeyMissingError, WrongSecretError
 from traycreds.core.keys import NewKey
-from traycreds.core.menu import Action
-from traycreds.core.models import Credentials
+from traycreds.core.menu import Action, Item, build_menu
+from traycreds.core.models import Credentials, utc_now
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
@@ -42,9 +42,12 @@ class Dialogs(QuietDialogs):
     def __init__(self) -> None:
         self.new_keys: list[NewKey] = []
         self.problems: list[str | None] = []
+        self.asked: list[tuple[str, NewKey | None, bool]] = []  # (source, typed, offline)
 
-    def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
+    def ask_new_key(self, problem: str | None = None, source: str = "", *,
+                    typed: NewKey | None = None, offline: bool = False) -> NewKey | None:
         self.problems.append(problem)
+        self.asked.append((source, typed, offline))
         return self.new_keys.pop(0) if self.new_keys else None
 
 
@@ -159,3 +162,42 @@ def test_role_credentials_from_the_old_key_are_not_reused(tray: Tray) -> None:
     # have failed with it (InvalidClientTokenId).
     second = tray.service.issue_for_caller("ops").credentials
     assert second.access_key_id != first.access_key_id
+
+
+def _items(items: tuple[Item, ...]) -> list[Item]:
+    return [item for top in items for item in (top, *_items(top.children))]
+
+
+def test_a_role_missing_its_key_proposes_the_name_and_a_refused_key_comes_back(
+        tray: Tray) -> None:
+    wait(tray.service.refresh("ops"))  # no key stored under the role's source profile
+    error = tray.service.state.states["ops"].error
+    assert error is not None and error.needs_key
+    offer = [i for i in _items(build_menu(tray.service.state, utc_now()))
+             if i.action == Action("add-key", "ops")]
+    assert [i.label for i in offer] == ["Add access key..."]
+    refused = NewKey(tray.source, tray.user.key_id, WRONG_SECRET)
+    tray.dialogs.new_keys += [refused, NewKey(tray.source, tray.user.key_id, tray.user.secret)]
+    wait(tray.service.perform(Action("add-key", "ops")))
+    # Opened with the name the role needs; reopened with what was typed and the reason.
+    assert tray.dialogs.asked == [(tray.source, None, False), (tray.source, refused, False)]
+    assert (tray.dialogs.problems[1] or "").startswith("Signature rejected:")
+    assert tray.notes.sent[-1][0] == f"Key {tray.source!r} stored"
+    assert tray.service.issue_for_caller("ops").credentials.session_token
+
+
+def test_sts_out_of_reach_offers_to_save_the_key_unchecked(
+        moto: MotoSts, aws_env: AwsEnv, runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")  # nothing listens there
+    tray = Tray(moto, aws_env, runtime)
+    try:
+        typed = NewKey(tray.source, tray.user.key_id, tray.user.secret)
+        tray.dialogs.new_keys += [typed, NewKey(tray.source, tray.user.key_id,
+                                                tray.user.secret, verify=False)]
+        wait(tray.service.perform(Action("add-key")))
+        assert tray.dialogs.asked == [("", None, False), (tray.source, typed, True)]
+        assert "127.0.0.1:9" in (tray.dialogs.problems[1] or "")
+        assert tray.keys.get(tray.source) == Credentials(tray.user.key_id, tray.user.secret)
+        assert "without checking" in tray.notes.sent[-1][1]
+    finally:
+        tray.close()

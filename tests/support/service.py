@@ -16,7 +16,8 @@ class QuietDialogs:
     def ask_mfa(self, request: MfaRequest) -> str:
         raise AssertionError(f"unexpected MFA prompt for {request.role}")
 
-    def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
+    def ask_new_key(self, problem: str | None = None, source: str = "", *,
+                    typed: NewKey | None = None, offline: bool = False) -> NewKey | None:
         return None
 
     def ask_settings(self, current: AppSettings) -> AppSettings | None:

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol, TypeVar
 
 from traycreds.app.sources import KeyPort, Source, SourceChooser, stored_keys
@@ -200,18 +201,17 @@ class Engine:
             current, caller = key, self._describe_key(chain.source_key, key)
         for index in range(start, len(hops)):
             role = hops[index].role
-            serial, code = role.mfa_serial, None
+            serial = role.mfa_serial
             if serial and index == 0:
                 current = self._mfa_session(chain.source_key, current, serial, role, asked,
                                             generation)
                 serial = None
-            elif serial:
-                code = self._ask_code(serial, asked)
-            current = self._sts.assume_role(
-                current, role_arn=role.role_arn,
+            assume = partial(
+                self._sts.assume_role, current, role_arn=role.role_arn,
                 session_name=role.session_name or self._session_name,
                 duration=hops[index].duration, endpoint=self.endpoint(role), caller=caller,
-                external_id=role.external_id, mfa_serial=serial, token_code=code)
+                external_id=role.external_id, mfa_serial=serial)
+            current = self._with_code(serial, asked, assume) if serial else assume()
             if index < len(hops) - 1:
                 self._keep(self._roles, role.name, current, chain.source_key, generation)
             caller = f"role {role.name}"
@@ -241,30 +241,45 @@ class Engine:
             held = self._usable(self._mfa_sessions.get(slot), ADVISORY)
             if held is None:
                 log.debug("starting an MFA session for %s with %s", source, serial)
-                code = self._ask_code(serial, asked)
-                held = self._sts.get_session_token(
-                    key, duration=MFA_SESSION_SECONDS, endpoint=self.endpoint(role),
-                    caller=self._describe_key(source, key), mfa_serial=serial, token_code=code)
+                held = self._with_code(serial, asked, partial(
+                    self._sts.get_session_token, key, duration=MFA_SESSION_SECONDS,
+                    endpoint=self.endpoint(role), caller=self._describe_key(source, key),
+                    mfa_serial=serial))
                 self._keep(self._mfa_sessions, slot, held, source, generation)
             return held
 
-    def _ask_code(self, serial: str, asked: str) -> str:
+    def _with_code(self, serial: str, asked: str, use: Callable[..., Credentials]
+                   ) -> Credentials:
+        """Ask for a code and ``use`` it with STS; a code AWS refuses is asked for again,
+        with the reason shown in the prompt, within the same budget of attempts."""
         problem = None
         for _ in range(_MFA_ATTEMPTS):
             code = self._prompt(MfaRequest(asked, serial, problem)).strip()
-            if not _TOTP.match(code):
-                problem = "An MFA code is exactly six digits."
+            problem = self._refuse_code(serial, code)
+            if problem is not None:
                 continue
-            now = self._clock()
-            recent = [(c, t) for c, t in self._used_codes.get(serial, []) if now - t < _CODE_MEMORY]
-            if any(c == code for c, _ in recent):
-                problem = "That code was already used; AWS refuses it twice. Wait for the next."
-                continue
-            self._used_codes[serial] = [*recent, (code, now)]
-            return code
-        if problem is None:  # pragma: no cover - loop always sets it
+            try:
+                return use(token_code=code)
+            except MfaError as error:  # STS said the code is wrong (adapters/sts.py)
+                log.info("AWS refused the MFA code for %s", serial)
+                problem = f"AWS refused that code: {error.message}"
+        if problem is None:  # pragma: no cover - the loop always sets it
             raise CancelledError("No MFA code entered.")
-        raise MfaError(f"No usable MFA code for {serial} after {_MFA_ATTEMPTS} tries: {problem}")
+        raise MfaError(
+            f"No MFA code for {serial} was accepted after {_MFA_ATTEMPTS} tries. Last: "
+            f"{problem} Check that the authenticator shows this device's codes and that this "
+            "computer's clock is right, then try the role again.")
+
+    def _refuse_code(self, serial: str, code: str) -> str | None:
+        """Why ``code`` cannot go to AWS (None: it can; then it counts as used)."""
+        if not _TOTP.match(code):
+            return "An MFA code is exactly six digits."
+        now = self._clock()
+        recent = [(c, t) for c, t in self._used_codes.get(serial, []) if now - t < _CODE_MEMORY]
+        if any(c == code for c, _ in recent):
+            return "That code was already used; AWS refuses it twice. Wait for the next."
+        self._used_codes[serial] = [*recent, (code, now)]
+        return None
 
     # -- helpers ------------------------------------------------------------------
     def _usable(self, creds: Credentials | None, margin: timedelta) -> Credentials | None:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 from traycreds import __version__
 from traycreds.adapters import paths
 from traycreds.app.ports import Dialogs, Notifier
-from traycreds.core.errors import TraycredsError
-from traycreds.core.models import Credentials
+from traycreds.core.errors import NetworkError, TraycredsError
+from traycreds.core.keys import NewKey
+from traycreds.core.models import Credentials, Identity
 from traycreds.core.settings import SETTINGS_TEMPLATE
 
 if TYPE_CHECKING:
@@ -28,25 +29,38 @@ class AppJobs:
         self._context = context
         self._reload = reload
 
-    def add_key(self) -> None:
-        """Ask until the key checks out with GetCallerIdentity, then keep it in the keyring."""
-        problem, source = None, ""
+    def add_key(self, source: str = "") -> None:
+        """Ask until the key checks out with GetCallerIdentity, then keep it in the keyring.
+
+        A refused key comes back into the dialog as typed, with the reason; when STS cannot
+        be reached the dialog also offers to save it unchecked (the CLI's --no-verify).
+        ``source``: the name to propose (the source profile a failing role needs)."""
+        problem: str | None = None
+        typed: NewKey | None = None
+        offline = False
         while True:
-            new = self._dialogs.ask_new_key(problem, source)
+            new = self._dialogs.ask_new_key(problem, source, typed=typed, offline=offline)
             if new is None:
                 return
             creds = Credentials(new.key_id, new.secret)
-            try:
-                identity = self._engine().source_identity(new.source, creds)
-            except TraycredsError as error:
-                problem, source = f"{error.title}: {error.message}", new.source
-                continue
-            self._context().keys.put(new.source, creds)
-            if self._key_changed is not None:
-                self._key_changed(new.source)
-            self._notifier.notify(f"Key {new.source!r} stored",
-                                  f"{new.key_id} is {identity.arn}. It lives in the keyring.")
+            identity = None
+            if new.verify:
+                try:
+                    identity = self._engine().source_identity(new.source, creds)
+                except TraycredsError as error:
+                    problem, typed, source = f"{error.title}: {error.message}", new, new.source
+                    offline = isinstance(error, NetworkError)
+                    continue
+            self._store(new, creds, identity)
             return
+
+    def _store(self, new: NewKey, creds: Credentials, identity: Identity | None) -> None:
+        self._context().keys.put(new.source, creds)
+        if self._key_changed is not None:
+            self._key_changed(new.source)
+        who = (f"{new.key_id} is {identity.arn}." if identity is not None else
+               f"{new.key_id} was saved without checking it with AWS.")
+        self._notifier.notify(f"Key {new.source!r} stored", f"{who} It lives in the keyring.")
 
     def edit_settings(self) -> None:
         from dataclasses import replace

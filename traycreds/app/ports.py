@@ -16,8 +16,10 @@ class Dialogs(Protocol):
         """Six digits, or raises CancelledError."""
         ...
 
-    def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
-        """The key to add (shapes checked), or None when cancelled."""
+    def ask_new_key(self, problem: str | None = None, source: str = "", *,
+                    typed: NewKey | None = None, offline: bool = False) -> NewKey | None:
+        """The key to add (shapes checked), or None when cancelled. ``typed``: what the
+        check refused, to show again; ``offline``: also offer to save it unchecked."""
         ...
 
     def ask_settings(self, current: AppSettings) -> AppSettings | None:

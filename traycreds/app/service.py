@@ -24,7 +24,13 @@ from traycreds.app.ports import Dialogs, Notifier
 from traycreds.app.remembered import Remembered
 from traycreds.app.tokens import TokenRegistry
 from traycreds.core import shells
-from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
+from traycreds.core.errors import (
+    CancelledError,
+    ConfigError,
+    MfaError,
+    SourceKeyMissingError,
+    TraycredsError,
+)
 from traycreds.core.menu import Action
 from traycreds.core.models import Credentials, Identity, utc_now
 from traycreds.core.state import AppState, Failure, RoleState
@@ -37,6 +43,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Listener = Callable[[], None]
+
+
+def _failure(error: TraycredsError) -> Failure:
+    return Failure(error.title, error.message,
+                   needs_key=isinstance(error, SourceKeyMissingError))
 
 
 def _with_role(state: AppState, name: str,
@@ -175,7 +186,8 @@ class AppService:
             "whoami": lambda: self.whoami(action.role or ""),
             "refresh": lambda: self.refresh(action.role or ""),
             "forget": lambda: self.forget(action.role or ""),
-            "add-key": lambda: self._background(self.jobs.add_key),
+            "add-key": lambda: self._background(lambda: self.jobs.add_key(
+                self._source_of(action.role) or "" if action.role else "")),
             "settings": lambda: self._background(self.jobs.edit_settings),
             "reload": lambda: self._background(self.reload),
             "open-settings": lambda: self._background(self.jobs.open_settings),
@@ -200,7 +212,7 @@ class AppService:
                 self._set_role(role, lambda s: replace(s, working=False))
             return None
         except TraycredsError as error:
-            failure = Failure(error.title, error.message)
+            failure = _failure(error)
         except Exception:
             log.exception("unexpected failure")
             failure = Failure("Internal error", "Something unexpected failed; details are "
@@ -354,8 +366,10 @@ class AppService:
         try:
             return self._issue(role, fresh=fresh, activate=False)
         except TraycredsError as error:
-            failure = Failure(error.title, error.message)
+            failure = _failure(error)
             self._set_role(role, lambda s: s.failed(failure))
+            if isinstance(error, MfaError):  # the person typed codes into our dialog: tell them
+                self._notifier.notify(error.title, error.message)
             raise
 
     def identity_for_caller(self, role: str) -> Identity:

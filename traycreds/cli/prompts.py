@@ -51,6 +51,9 @@ def mfa_from_terminal(request: MfaRequest) -> str:
                 raise MfaError(request.problem)
             return line.strip()
     streams = _tty()
+    if streams is None and request.problem:  # the code came on stdin; say why it failed
+        raise MfaError(f"{request.problem} There is no terminal to ask for another code on: "
+                       "run the command again with a fresh code.")
     if streams is None:
         raise MfaError(
             f"Role {request.role} needs an MFA code from {request.serial}, but there is no "

@@ -42,3 +42,5 @@ class NewKey:
     source: str
     key_id: str
     secret: str = field(repr=False)
+    # False: "Save without checking" (STS could not be reached; the CLI's --no-verify).
+    verify: bool = True

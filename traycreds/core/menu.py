@@ -98,8 +98,10 @@ def _role_menu(state: AppState, role: Role, now: datetime) -> Item:
     working = held is not None and held.working
     items: list[Item] = []
     if held is not None and held.error is not None:
-        items += [Item(f"⚠ {held.error.title}", enabled=False), *_info(held.error.message),
-                  SEPARATOR]
+        items += [Item(f"⚠ {held.error.title}", enabled=False), *_info(held.error.message)]
+        if held.error.needs_key:  # "Add access key..." with the name this role's chain needs
+            items.append(Item("Add access key...", Action("add-key", role.name)))
+        items.append(SEPARATOR)
     items += [Item(f"Copy for {title}", Action("copy", role.name, shell), enabled=not working)
               for shell, title in MENU_SHELLS]
     items += [

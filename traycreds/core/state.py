@@ -24,6 +24,7 @@ class Status(str, Enum):
 class Failure:
     title: str
     message: str
+    needs_key: bool = False  # the chain's source key is missing: the menu offers to add it
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ The secret is masked, kept out of the X selection and out of every message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -43,15 +44,17 @@ def _first_bad_field(name: str, key_id: str, secret: str) -> int:
     return 2
 
 
-def _fields(body: ttk.Frame, row: int, source: str) -> list[ttk.Entry]:
-    """Name (prefilled), key id and the masked secret, one a row from ``row``."""
+def _fields(body: ttk.Frame, row: int, source: str, typed: NewKey | None
+            ) -> list[ttk.Entry]:
+    """Name (prefilled), key id and the masked secret, one a row from ``row``; what was
+    typed before (a key the check refused) comes back in them, so nothing is typed twice."""
     from tkinter import ttk
 
     fields: list[ttk.Entry] = []
     for offset, (text, value, masked) in enumerate((
-        ("Key name", source or "default", False),
-        ("Access key ID", "", False),
-        ("Secret access key", "", True),
+        ("Key name", typed.source if typed else source or "default", False),
+        ("Access key ID", typed.key_id if typed else "", False),
+        ("Secret access key", typed.secret if typed else "", True),
     )):
         ttk.Label(body, text=text).grid(row=row + offset, column=0, sticky="w",
                                         padx=(0, 12), pady=3)
@@ -64,7 +67,10 @@ def _fields(body: ttk.Frame, row: int, source: str) -> list[ttk.Entry]:
     return fields
 
 
-def new_key_dialog(ui: Ui, future: Future[Any], problem: str | None, source: str) -> None:
+def new_key_dialog(ui: Ui, future: Future[Any], problem: str | None, source: str,
+                   typed: NewKey | None = None, offline: bool = False) -> None:
+    """``typed``: the key the check refused, shown again; ``offline``: STS could not be
+    reached, so "Save without checking" is offered too."""
     def cancel() -> None:
         finish(ui, future, shown, exception=cancelled("Adding an access key"))
 
@@ -77,12 +83,12 @@ def new_key_dialog(ui: Ui, future: Future[Any], problem: str | None, source: str
     label(body, "It is stored in the system keyring, never in a file. Roles use it by its "
                 "name (their source_profile).", row, "Note.TLabel", wrap=420)
     row += 1
-    fields = _fields(body, row, source)
+    fields = _fields(body, row, source, typed)
     name_entry, id_entry, secret_entry = fields
     row += len(fields)
     error = error_label(body, row, wrap=420)
 
-    def submit() -> None:
+    def submit(verify: bool = True) -> None:
         name, key_id, secret = (field.get().strip() for field in fields)
         try:
             check_source_name(name)
@@ -94,9 +100,21 @@ def new_key_dialog(ui: Ui, future: Future[Any], problem: str | None, source: str
             bad.select_range(0, "end")
             return
         secret_entry.delete(0, "end")
-        finish(ui, future, shown, result=NewKey(source=name, key_id=key_id, secret=secret))
+        finish(ui, future, shown,
+               result=NewKey(source=name, key_id=key_id, secret=secret, verify=verify))
 
-    buttons(body, row + 1, "Add key", submit, cancel)
+    ok = buttons(body, row + 1, "Add key", submit, cancel)
+    if offline:
+        _unchecked_button(ok, lambda: submit(verify=False))
     bind_return(shown, submit)
     name_entry.select_range(0, "end")
-    present(shown, id_entry if source else name_entry)
+    present(shown, id_entry if source or typed else name_entry)
+
+
+def _unchecked_button(ok: ttk.Button, save: Callable[[], None]) -> None:
+    """ "Save without checking" beside "Add key" (Alt+S): for when STS cannot be reached."""
+    from tkinter import ttk
+
+    ttk.Button(ok.master, text="Save without checking", command=save, underline=0).pack(
+        side="right", padx=(0, 8))
+    ok.winfo_toplevel().bind("<Alt-s>", lambda _event: save())

@@ -266,10 +266,12 @@ class TkDialogs:
         """Six digits, or raises CancelledError."""
         return str(self._ask(lambda ui, future: mfa_dialog(ui, future, request)))
 
-    def ask_new_key(self, problem: str | None = None, source: str = "") -> NewKey | None:
+    def ask_new_key(self, problem: str | None = None, source: str = "", *,
+                    typed: NewKey | None = None, offline: bool = False) -> NewKey | None:
         """The key to add (shapes checked), or None when cancelled."""
         try:
-            key = self._ask(lambda ui, future: new_key_dialog(ui, future, problem, source))
+            key = self._ask(lambda ui, future: new_key_dialog(ui, future, problem, source,
+                                                              typed, offline))
         except CancelledError:
             return None
         assert isinstance(key, NewKey)
