@@ -21,6 +21,7 @@ from traycreds.app.expiry import ExpiryWatch
 from traycreds.app.jobs import AppJobs
 from traycreds.app.ports import Dialogs, Notifier
 from traycreds.app.tokens import TokenRegistry
+from traycreds.app.windows import WindowOpener
 from traycreds.core import shells
 from traycreds.core.errors import CancelledError, ConfigError, TraycredsError
 from traycreds.core.menu import Action
@@ -62,6 +63,9 @@ class AppService:
         self._clipboard_role: str | None = None
         self._closed = False
         self.tokens = TokenRegistry()  # the credentials endpoint's, one per window or exec
+        self.windows = WindowOpener(
+            self.tokens, self.role, lambda: self._context().settings.app.window_static_keys,
+            lambda role: self.issue_for_caller(role).credentials)
         self.jobs = AppJobs(dialogs, notifier, self._ensure_engine, self._context, self.reload,
                             key_changed=self.source_changed)
         self.expiry = ExpiryWatch(
@@ -180,6 +184,8 @@ class AppService:
             "copy-active": self.copy_active,
             "write": lambda: self.write(action.role or ""),
             "whoami": lambda: self.whoami(action.role or ""),
+            "window": lambda: self._background(
+                lambda: self.windows.open(action.role or "", action.shell or "terminal")),
             "refresh": lambda: self.refresh(action.role or ""),
             "forget": lambda: self.forget(action.role or ""),
             "add-key": lambda: self._background(self.jobs.add_key),
