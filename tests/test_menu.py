@@ -71,14 +71,34 @@ def test_active_role_is_the_default_item_with_time_left() -> None:
 
 def test_role_submenu_items_and_actions() -> None:
     state = AppState(roles=(role("dev", profile="default"),))
-    sub = find(build_menu(state, NOW), "dev")
+    sub = find(build_menu(state, NOW, "linux"), "dev")
     assert labels(sub.children) == [
         "Copy for cmd.exe", "Copy for PowerShell", "Copy for bash/zsh", "Copy for fish",
-        "Write to credentials profile [default]", "Who am I?", "Refresh now",
-        "Forget credentials"]
+        "Write to credentials profile [default]", "Who am I?", "Open terminal as dev",
+        "Refresh now", "Forget credentials"]
     assert sub.children[0].action == Action("copy", "dev", "cmd")
     assert sub.children[2].action == Action("copy", "dev", "bash")
     assert not sub.children[-1].enabled  # nothing held to forget
+
+
+def test_each_platform_offers_its_own_shell_windows() -> None:
+    # The window gets the endpoint in its environment (adapters/terminal.py); the menu only
+    # says which windows this desktop can open, named after the role as the user sees it.
+    state = AppState(roles=(role("prod", label="Production"),))
+
+    def windows(platform: str) -> list[tuple[str, Action | None]]:
+        sub = find(build_menu(state, NOW, platform), "Production")
+        return [(i.label, i.action) for i in sub.children if i.label.startswith("Open ")]
+
+    assert windows("win32") == [
+        ("Open cmd.exe as Production", Action("window", "prod", "cmd")),
+        ("Open PowerShell as Production", Action("window", "prod", "powershell"))]
+    assert windows("linux") == [("Open terminal as Production",
+                                 Action("window", "prod", "terminal"))]
+    assert windows("darwin") == [("Open Terminal as Production",
+                                  Action("window", "prod", "terminal"))]
+    busy = AppState(roles=state.roles, states={"prod": RoleState(working=True)})
+    assert not find(build_menu(busy, NOW, "win32"), "Production").children[6].enabled
 
 
 def test_the_write_item_names_the_profile_the_service_chose() -> None:

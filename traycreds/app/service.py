@@ -19,11 +19,12 @@ from traycreds.adapters import paths
 from traycreds.app.clipboard import TrayClipboard
 from traycreds.app.context import Context, default_shell
 from traycreds.app.expiry import ExpiryWatch
+from traycreds.app.handover import HandOver
 from traycreds.app.jobs import AppJobs
 from traycreds.app.ports import Dialogs, Notifier
 from traycreds.app.remembered import Remembered
 from traycreds.app.tokens import TokenRegistry
-from traycreds.core import shells
+from traycreds.app.windows import WindowOpener
 from traycreds.core.errors import (
     CancelledError,
     ConfigError,
@@ -34,7 +35,6 @@ from traycreds.core.errors import (
 from traycreds.core.menu import Action
 from traycreds.core.models import Credentials, Identity, utc_now
 from traycreds.core.state import AppState, Failure, RoleState
-from traycreds.core.text import local_time
 
 if TYPE_CHECKING:
     from traycreds.adapters.clipboard import Clipboard
@@ -74,6 +74,9 @@ class AppService:
         self._engine: Engine | None = None
         self._closed = False
         self.tokens = TokenRegistry()  # the credentials endpoint's, one per window or exec
+        self.windows = WindowOpener(
+            self.tokens, self.role, lambda: self._context().settings.app.window_static_keys,
+            lambda role: self.issue_for_caller(role).credentials)
         self.jobs = AppJobs(dialogs, notifier, self._ensure_engine, self._context, self.reload,
                             key_changed=self.source_changed)
         self.expiry = ExpiryWatch(
@@ -85,6 +88,10 @@ class AppService:
             submit=self._executor.submit, redraw=self._notify_listeners)
         self.scheduler = self.expiry.scheduler
         self.remembered = Remembered(self._update, self._executor.submit)
+        self.handover = HandOver(issue=self._issue, state=lambda: self.state,
+                                 context=self._context, notifier=notifier,
+                                 clipboard=self._clipboard, remembered=self.remembered,
+                                 expiry=self.expiry)
 
     # -- state ----------------------------------------------------------------------
     @property
@@ -184,6 +191,8 @@ class AppService:
             "copy-active": self.copy_active,
             "write": lambda: self.write(action.role or ""),
             "whoami": lambda: self.whoami(action.role or ""),
+            "window": lambda: self._background(
+                lambda: self.windows.open(action.role or "", action.shell or "terminal")),
             "refresh": lambda: self.refresh(action.role or ""),
             "forget": lambda: self.forget(action.role or ""),
             "add-key": lambda: self._background(lambda: self.jobs.add_key(
@@ -247,57 +256,15 @@ class AppService:
         return self.expiry.may_refresh_silently(role)
 
     def copy(self, role: str, shell: str | None = None) -> Future[Any] | None:
-        return self._role_job(role, lambda: self._copy_job(role, shell))
+        return self._role_job(role, lambda: self.handover.copy(role, shell))
 
     def copy_active(self) -> Future[Any] | None:
         """The icon's left click: the active role, handed over as it was last."""
         active = self.state.active
-        return self._role_job(active, lambda: self._hand_over(active)) if active else None
-
-    def _hand_over(self, role: str, *, fresh: bool = False) -> None:
-        """Hand ``role`` over the way it was last (else to the default shell)."""
-        kind = self.state.handover(role)
-        if kind == shells.WRITE:
-            self._write_job(role, fresh=fresh)
-        else:
-            self._copy_job(role, kind, fresh=fresh)
-
-    def _copy_job(self, role: str, shell: str | None, *, fresh: bool = False) -> None:
-        chosen = shells.normalize_shell(shell or self.state.handover(role))
-        if chosen == shells.WRITE:  # a remembered write, reached through copy(role)
-            chosen = shells.normalize_shell(self.state.default_shell)
-        issued = self._issue(role, fresh=fresh)
-        text = shells.render(chosen, issued.credentials, issued.region)
-        self._copy_text(role, text)
-        self.remembered.remember(role, chosen)
-        done = "refreshed and copied again" if fresh else "copied"
-        self._notifier.notify(
-            f"{issued.role.display_name} {done} for {shells.SHELL_TITLES[chosen]}",
-            f"Paste it into your shell. Expires {local_time(issued.credentials.expiration)}."
-            + "".join(f" {note}" for note in issued.notes))
-
-    def _copy_text(self, role: str, text: str) -> None:
-        self._clipboard.copy(role, text, self._context().settings.app.clipboard_clear_seconds)
+        return self._role_job(active, lambda: self.handover.again(active)) if active else None
 
     def write(self, role: str) -> Future[Any] | None:
-        return self._role_job(role, lambda: self._write_job(role))
-
-    def _write_job(self, role: str, *, fresh: bool = False) -> None:
-        from traycreds.app import profiles
-
-        # The name first: one the AWS tools would ignore is refused before any STS call.
-        name = profiles.profile_for(self._context().catalog.get(role))
-        issued = self._issue(role, fresh=fresh)
-        name, _, note = profiles.write_profile(issued.role, issued.credentials, profile=name)
-        self.expiry.wrote(role, name, issued.credentials.expiration)
-        self.remembered.remember(role, shells.WRITE)
-        done = "refreshed and written again" if fresh else "written"
-        self._notifier.notify(
-            f"{issued.role.display_name} {done} to [{name}]",
-            f"{paths.aws_credentials_file()} now holds it until "
-            f"{local_time(issued.credentials.expiration)}. Use: "
-            f"{profiles.aws_command(name, issued.role.region)}"
-            + (f" {note}" if note else ""))
+        return self._role_job(role, lambda: self.handover.write(role))
 
     def whoami(self, role: str) -> Future[Any] | None:
         def job() -> None:
@@ -314,7 +281,7 @@ class AppService:
         over from the tray (only asked for by programs) is refreshed and nothing more."""
         def job() -> None:
             if role in self.state.handovers:
-                self._hand_over(role, fresh=True)
+                self.handover.again(role, fresh=True)
             else:
                 self._issue(role, fresh=True)
 

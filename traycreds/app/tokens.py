@@ -43,6 +43,11 @@ class TokenRegistry:
         with self._lock:
             return self._roles.get(_digest(token))
 
+    def revoke(self, token: str) -> None:
+        """End one token (a window that never opened)."""
+        with self._lock:
+            self._roles.pop(_digest(token), None)
+
     def forget(self, role: str) -> int:
         with self._lock:
             dropped = [key for key, bound in self._roles.items() if bound == role]

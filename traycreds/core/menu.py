@@ -5,6 +5,7 @@ Front ends turn ``Item`` trees into their toolkit's menus; tests read them as da
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +23,9 @@ _MENU_TITLES = dict(MENU_SHELLS)  # as the submenu says them: "bash/zsh"
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # copy, copy-active, write, whoami, refresh, forget, add-key, settings, ...
+    kind: str  # copy, copy-active, write, whoami, window, refresh, forget, add-key, ...
     role: str | None = None
-    shell: str | None = None
+    shell: str | None = None  # copy: the shell's syntax; window: cmd, powershell, terminal
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ APP_ITEMS = (
     SEPARATOR,
     Item("Quit", Action("quit")),
 )
+# Shell windows a role's submenu opens (adapters/terminal.py), per platform: Action.shell.
+WINDOWS = {"win32": (("cmd", "cmd.exe"), ("powershell", "PowerShell")),
+           "darwin": (("terminal", "Terminal"),)}
+DEFAULT_WINDOWS = (("terminal", "terminal"),)  # Linux and the other X11/Wayland desktops
 EXAMPLE = ("[profile prod-admin]", "role_arn = arn:aws:iam::123456789012:role/Admin",
            "source_profile = me")
 
@@ -93,7 +98,13 @@ def handover_label(state: AppState, role: Role) -> str:
     return f"Copy{again} for {_MENU_TITLES.get(kind) or SHELL_TITLES.get(kind, kind)}"
 
 
-def _role_menu(state: AppState, role: Role, now: datetime) -> Item:
+def _window_items(role: Role, platform: str, enabled: bool) -> list[Item]:
+    return [Item(f"Open {title} as {role.display_name}", Action("window", role.name, kind),
+                 enabled=enabled)
+            for kind, title in WINDOWS.get(platform, DEFAULT_WINDOWS)]
+
+
+def _role_menu(state: AppState, role: Role, now: datetime, platform: str) -> Item:
     held = state.states.get(role.name)
     working = held is not None and held.working
     items: list[Item] = []
@@ -108,6 +119,7 @@ def _role_menu(state: AppState, role: Role, now: datetime) -> Item:
         Item(f"Write to credentials profile [{write_target(state, role)}]",
              Action("write", role.name), enabled=not working),
         Item("Who am I?", Action("whoami", role.name), enabled=not working),
+        *_window_items(role, platform, not working),
         Item("Refresh now", Action("refresh", role.name), enabled=not working),
         Item("Forget credentials", Action("forget", role.name),
              enabled=held is not None and held.held),
@@ -124,16 +136,18 @@ def _sorted(roles: list[Role]) -> list[Role]:
                                         else 1_000_000, r.display_name.lower()))
 
 
-def role_items(state: AppState, now: datetime) -> tuple[Item, ...]:
+def role_items(state: AppState, now: datetime, platform: str) -> tuple[Item, ...]:
     """Roles grouped by the settings' groups, else by account; favourites first."""
     groups: dict[str, list[Role]] = {}
     for role in state.roles:
         groups.setdefault(_group_key(role), []).append(role)
     if len(groups) == 1:
-        return tuple(_role_menu(state, r, now) for r in _sorted(next(iter(groups.values()))))
+        only = next(iter(groups.values()))
+        return tuple(_role_menu(state, r, now, platform) for r in _sorted(only))
     ordered = sorted(groups.items(), key=lambda kv: (not any(r.favourite for r in kv[1]),
                                                      kv[0].lower()))
-    return tuple(Item(name, children=tuple(_role_menu(state, r, now) for r in _sorted(roles)))
+    return tuple(Item(name, children=tuple(_role_menu(state, r, now, platform)
+                                           for r in _sorted(roles)))
                  for name, roles in ordered)
 
 
@@ -163,7 +177,8 @@ def _broken_items(state: AppState) -> tuple[Item, ...]:
     return tuple(items)
 
 
-def build_menu(state: AppState, now: datetime) -> tuple[Item, ...]:
+def build_menu(state: AppState, now: datetime,
+               platform: str = sys.platform) -> tuple[Item, ...]:
     if state.loading:
         return (Item("Loading roles...", enabled=False), SEPARATOR, *APP_ITEMS)
     if not state.roles and not state.broken:
@@ -172,7 +187,7 @@ def build_menu(state: AppState, now: datetime) -> tuple[Item, ...]:
                        "to the settings file. For example:"),
                 *(Item(f"    {line}", enabled=False) for line in EXAMPLE),
                 SEPARATOR, *APP_ITEMS)
-    return (_active_item(state, now), SEPARATOR, *role_items(state, now),
+    return (_active_item(state, now), SEPARATOR, *role_items(state, now, platform),
             *_broken_items(state), SEPARATOR, *APP_ITEMS)
 
 

@@ -70,6 +70,7 @@ SETTINGS_TEMPLATE = f'''\
 # warn_before_minutes = [15, 5]   # minutes before expiry, each at most {MAX_WARN_MINUTES}
 # clipboard_clear_seconds = 45    # 0 = never clear; at most {MAX_CLEAR_SECONDS}
 # sts_timeout_seconds = 30        # give up on an STS call after this (5 to 120)
+# window_static_keys = false      # windows opened from the tray also get static keys
 
 # [roles.prod-admin]              # presentation for a role in ~/.aws/config
 # label = "Production admin"
@@ -93,6 +94,10 @@ class AppSettings:
     auto_refresh: bool = True
     clean_expired: bool = False
     sts_timeout_seconds: float = 30
+    # Windows opened from the tray also get static AWS_ACCESS_KEY_ID/...: for tools that read
+    # only those. Off by default: static variables win over the endpoint in the SDKs, and
+    # they stop working at AWS_CREDENTIAL_EXPIRATION while the endpoint's never do.
+    window_static_keys: bool = False
     # Not in the file: the OS decides (autostart entry, Run key, LaunchAgent). Settings...
     # shows and changes it alongside the rest.
     start_at_login: bool = False
@@ -252,7 +257,7 @@ def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
     clear = _clear_seconds(raw, base, path, problems)
     sts_timeout = _sts_timeout(raw, base, path, problems)
     flags = {}
-    for key in ("auto_refresh", "clean_expired"):
+    for key in ("auto_refresh", "clean_expired", "window_static_keys"):
         value = raw.get(key, getattr(base, key))
         if not isinstance(value, bool):
             problems.append(Problem(path, None, f"[app] {key} must be true or false.", ""))

@@ -62,6 +62,8 @@ def run_tray() -> int:
     from traycreds.channel.serving import handlers
 
     endpoint = _start_endpoint(service)
+    if endpoint is not None:  # the menu's windows ask it
+        service.windows.uri_of = endpoint.uri
     extra = {} if endpoint is None else channel_handlers(
         endpoint, service.role, service.tokens)
     server: ChannelServer | None = None
