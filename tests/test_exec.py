@@ -116,3 +116,58 @@ def test_a_default_profile_key_would_win_so_the_child_gets_static_variables(
     child = seen(result)
     assert child["method"] == "env" and ":assumed-role/" in child["arn"]
     assert "[default] profile" in result.stderr and "keys import default" in result.stderr
+
+
+# A long-lived SDK program in a window: calls STS every 0.2 s for argv[1] seconds, printing
+# the key it used for each call as it goes, then a summary. Its credentials last 15 minutes,
+# inside botocore's refresh window, so botocore fetches from the endpoint on every call.
+LOOP = """
+import json, sys, time, botocore.session
+session = botocore.session.Session()
+creds = session.get_credentials()
+sts = session.create_client("sts", region_name="us-east-1")
+keys, errors, end = [], [], time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    try:
+        sts.get_caller_identity()
+        keys.append(creds.get_frozen_credentials().access_key)
+        print("call", keys[-1], flush=True)
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+    time.sleep(0.2)
+print(json.dumps({"method": creds.method, "keys": keys, "errors": errors}), flush=True)
+"""
+
+
+def test_a_long_lived_sdk_loop_in_a_window_runs_across_refreshes(
+        tray: Tray, aws_env: AwsEnv) -> None:  # noqa: F811
+    """The issue's 'a test runs a long-lived SDK loop in an opened window across a credentials
+    refresh without an error': the window's environment is exec's, the loop outlives the
+    credentials it started with (the tray re-assumes the role, and a forced refresh in the
+    middle), and not one call fails."""
+    from traycreds.channel import client
+
+    with aws_env.aws_config.open("a", encoding="utf-8") as config:
+        config.write(f"\n[profile short]\nrole_arn = {tray.role_arn}\nsource_profile = me\n"
+                     "duration_seconds = 900\n")
+    client.request("reload", {}, timeout=30)
+    loop = subprocess.Popen([sys.executable, "-m", "traycreds", "exec", "short", "--",
+                             sys.executable, "-c", LOOP, "12"], env=tray.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        assert loop.stdout is not None
+        first = loop.stdout.readline()
+        assert first.startswith("call "), first + (loop.stderr.read() if loop.stderr else "")
+        forced = client.request("credentials", {"role": "short", "fresh": True}, timeout=60)
+        out, err = loop.communicate(timeout=120)
+    finally:
+        if loop.poll() is None:
+            loop.kill()
+    assert loop.returncode == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["method"] == "container-role"
+    assert summary["errors"] == []
+    assert len(summary["keys"]) >= 10, summary
+    assert len(set(summary["keys"])) >= 2  # it followed the tray's new credentials
+    assert forced["AccessKeyId"] in summary["keys"] or summary["keys"][-1] != first.split()[1]

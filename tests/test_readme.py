@@ -95,12 +95,14 @@ SECURITY_PROOFS: dict[str, list[str]] = {
     "Writing credentials into a file that group or others can read": [
         "test_file_safety.py::test_a_readable_credentials_file_becomes_0600_and_it_is_said_once"],
     "Logs: the user log folder": ["test_cli.py"],
-    "fetches credentials from the tray over an HTTP endpoint": [
+    "fetch credentials from the tray over an": [
         "test_endpoint.py::test_botocore_gets_the_role_through_the_endpoint_and_follows_a_refresh",
         "test_endpoint.py::test_wrong_other_forgotten_and_missing_tokens_get_no_credentials",
         "test_endpoint.py::test_oversized_request_is_refused_and_no_token_reaches_the_log",
         "test_endpoint.py::test_connections_are_bounded_and_idle_ones_time_out",
-        "test_exec.py::test_exec_with_a_tray_gives_the_child_the_endpoint"],
+        "test_exec.py::test_exec_with_a_tray_gives_the_child_the_endpoint",
+        "test_exec.py::test_a_long_lived_sdk_loop_in_a_window_runs_across_refreshes",
+        "test_window_open.py"],
 }
 
 
