@@ -63,7 +63,7 @@ What the numbers say:
   Settings), so A and B do not have it. While it runs (C1), it still polls its queue with
   ``after(50)``: ~18 wakes a second, plus ~66 a second of Tcl's notifier thread, which each
   poll drives. That is ~85 wake-ups a second, and 0.8 % of a CPU over those 11 s.
-  traycreds/tray/dialogs.py now ends the thread ``IDLE_EXIT_S`` (10 s) after its last window
+  traycreds/tray/dialogs/ui.py now ends the thread ``IDLE_EXIT_S`` (10 s) after its last window
   closed. Here it was gone within 11 s (1 s sampling).
 - **Tcl's notifier thread outlives the UI thread, and sleeps.** Tk's teardown in the UI
   thread does not stop it: in C2 it still exists (the "dialogs [C]" row, TID 10323). But it
