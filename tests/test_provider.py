@@ -136,6 +136,17 @@ def test_a_tray_that_answers_is_used_and_its_errors_are_not_hidden() -> None:
     assert made == []  # an error from the tray is the answer, not a reason to go local
 
 
+@pytest.fixture
+def unhardened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests run export in this process: keep it from lowering pytest's own core limit
+    for good (test_fastpath's tray raises its child's, which a lowered hard limit forbids)."""
+    from traycreds.adapters import hardening
+
+    monkeypatch.setattr(hardening, "disable_core_dumps", lambda: None)
+    monkeypatch.setattr(hardening, "harden_process", lambda: None)
+
+
+@pytest.mark.usefixtures("unhardened")
 def test_a_cold_export_knocks_on_the_trays_door_once(aws_env: AwsEnv,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
@@ -162,6 +173,7 @@ def test_a_cold_export_knocks_on_the_trays_door_once(aws_env: AwsEnv,
     assert "no-such-role" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("unhardened")
 def test_the_full_command_line_asks_the_tray_when_the_fast_path_did_not(
         aws_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """Forms the fast path leaves alone (--fresh) still go to a running tray, once."""

@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote
 from traycreds.app.tokens import TokenRegistry
 from traycreds.core.errors import TraycredsError, UnknownRoleError
 from traycreds.core.models import Credentials, Role
-from traycreds.core.shells import format_expiration
+from traycreds.core.shells import credentials_fields
 
 log = logging.getLogger(__name__)
 
@@ -217,13 +217,7 @@ def _parse(head: bytes) -> tuple[str, str, dict[str, str]]:
 
 def _document(creds: Credentials) -> dict[str, Any]:
     """The container provider's format (botocore ContainerProvider, the other SDKs alike)."""
-    document: dict[str, Any] = {"AccessKeyId": creds.access_key_id,
-                                "SecretAccessKey": creds.secret_access_key}
-    if creds.session_token:
-        document["Token"] = creds.session_token
-    if creds.expiration:
-        document["Expiration"] = format_expiration(creds.expiration)
-    return document
+    return dict(credentials_fields(creds, "Token"))
 
 
 def _response(status: int, body: dict[str, Any]) -> bytes:

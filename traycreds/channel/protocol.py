@@ -70,15 +70,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def encode_credentials(issued: IssuedCredentials) -> dict[str, Any]:
     """The document the tray sends for ``issued`` (``decode_credentials`` reads it back)."""
-    creds = issued.credentials
-    document: dict[str, Any] = {"AccessKeyId": creds.access_key_id,
-                                "SecretAccessKey": creds.secret_access_key}
-    if creds.session_token:
-        document["SessionToken"] = creds.session_token
-    if creds.expiration:
-        from traycreds.core.shells import format_expiration
+    from traycreds.core.shells import credentials_fields
 
-        document["Expiration"] = format_expiration(creds.expiration)
+    document: dict[str, Any] = credentials_fields(issued.credentials)
     if issued.region:
         document["Region"] = issued.region
     if issued.notes:

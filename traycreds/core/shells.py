@@ -180,20 +180,23 @@ def environment(creds: Credentials, region: str | None = None) -> list[tuple[str
     return env
 
 
+def credentials_fields(creds: Credentials, token_name: str = "SessionToken") -> dict[str, str]:
+    """The fields every AWS credentials document shares, in AWS's order: AccessKeyId,
+    SecretAccessKey, the session token under ``token_name`` (the container provider calls it
+    Token) and the Expiration in RFC 3339, the last two when there are any."""
+    fields = {"AccessKeyId": creds.access_key_id, "SecretAccessKey": creds.secret_access_key}
+    if creds.session_token:
+        fields[token_name] = creds.session_token
+    if creds.expiration is not None:
+        fields["Expiration"] = format_expiration(creds.expiration)
+    return fields
+
+
 def credential_process_json(creds: Credentials) -> str:
     """The JSON an AWS ``credential_process`` prints (``Version`` 1), with a final newline."""
-    doc: dict[str, object] = {
-        "Version": 1,
-        "AccessKeyId": creds.access_key_id,
-        "SecretAccessKey": creds.secret_access_key,
-    }
-    if creds.session_token:
-        doc["SessionToken"] = creds.session_token
-    if creds.expiration is not None:
-        doc["Expiration"] = format_expiration(creds.expiration)
     import json  # here: the fast path's 'export' renders shell lines, never this
 
-    return json.dumps(doc, indent=2) + "\n"
+    return json.dumps({"Version": 1, **credentials_fields(creds)}, indent=2) + "\n"
 
 
 def _refuse(name: str, shell: str, problem: str, advice: str) -> UnsafeValueError:
