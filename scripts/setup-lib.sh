@@ -9,6 +9,7 @@ apt_packages=(
     libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0
     gir1.2-ayatanaappindicator3-0.1
     bash zsh fish
+    xterm
     gcc libc6-dev
 )
 
