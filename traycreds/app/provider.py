@@ -44,6 +44,18 @@ class Provider:
         """The stored long-term key itself (no STS call): for 'credential-process --source'."""
         raise NotImplementedError
 
+    def console_url(self, role: str, *, destination: str | None = None,
+                    region: str | None = None, duration: int | None = None) -> str:
+        """A sign-in URL for the AWS console as ``role`` (a secret: never log it)."""
+        from traycreds.adapters import console as outside
+        from traycreds.core import console
+
+        dest = console.destination(destination, region)  # a bad option fails before STS
+        issued = self.issue(role)
+        url = outside.federation_url()
+        query = console.signin_token_query(issued, console.session_duration(duration))
+        return console.login_url(url, outside.fetch_signin_token(url, query), dest)
+
     def render(self, role: str, shell: str | None = None, *, fresh: bool = False) -> Rendered:
         """The role's credentials as lines for ``shell`` (the default shell of the settings
         where they were issued when None), or credential_process JSON for "json"."""

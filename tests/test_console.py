@@ -1,0 +1,163 @@
+"""`traycreds console ROLE`: the federation exchange against a local stand-in, and a fake
+browser (a real script in BROWSER) that records what it was given."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import webbrowser
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from tests.support.federation import FederationServer, federation_server
+from traycreds.adapters import console as outside
+from traycreds.app.provider import Provider
+from traycreds.cli import console as cli_console
+from traycreds.cli import providers
+from traycreds.core import console
+from traycreds.core.document import IssuedCredentials
+from traycreds.core.models import Credentials
+
+BROWSER = r'''import json, os, re, stat, sys
+from urllib.parse import urlsplit, unquote
+arg = sys.argv[1]
+seen = {"argv": sys.argv[1:]}
+if arg.startswith("file://"):
+    path = unquote(urlsplit(arg).path)
+    seen["mode"] = stat.S_IMODE(os.stat(path).st_mode)
+    seen["page"] = open(path, encoding="utf-8").read()
+    token = re.search(r"SigninToken=([^&\"]+)", seen["page"]).group(1)
+    leaks = []
+    for pid in os.listdir("/proc"):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+        except OSError:
+            continue
+        if token.encode() in cmdline:
+            leaks.append(pid)
+    seen["leaks"] = leaks
+open(os.environ["FAKE_BROWSER_LOG"], "w").write(json.dumps(seen))
+'''
+
+
+def _key_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+
+
+def _issued(token: str | None = "IQoJ" + "x" * 40) -> IssuedCredentials:
+    expires = datetime.now(timezone.utc) + timedelta(hours=1)
+    return IssuedCredentials(Credentials(_key_id("AS" + "IA"), "s" * 40, token,
+                                         expires if token else None), "eu-west-1")
+
+
+class _Fixed(Provider):
+    def __init__(self, issued: IssuedCredentials) -> None:
+        self.issued = issued
+
+    def issue(self, role: str, *, fresh: bool = False) -> IssuedCredentials:
+        return self.issued
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[FederationServer]:
+    with federation_server() as server:
+        monkeypatch.setenv(outside.ENV_URL, server.url)
+        yield server
+
+
+@pytest.fixture
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    script = tmp_path / "fake-browser"
+    script.write_text(f"#!{sys.executable}\n{BROWSER}")
+    script.chmod(0o700)
+    log = tmp_path / "browser.json"
+    monkeypatch.setenv("BROWSER", f"{script} %s")
+    monkeypatch.setenv("FAKE_BROWSER_LOG", str(log))
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read BROWSER again
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    monkeypatch.setattr(outside, "CLI_GRACE", 0.0)
+    return log
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, issued: IssuedCredentials, *extra: str) -> int:
+    monkeypatch.setattr(providers, "for_command", lambda args, ctx: _Fixed(issued))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("role")
+    parser.add_argument("--print", action="store_true")
+    parser.add_argument("--destination")
+    parser.add_argument("--region")
+    parser.add_argument("--duration", type=int)
+    return cli_console.cmd_console(parser.parse_args(["dev", *extra]), None)  # type: ignore
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake browser reads /proc")
+def test_the_browser_gets_a_private_file_never_the_secret_url(
+        stand_in: FederationServer, browser: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    issued = _issued()
+    assert _run(monkeypatch, issued, "--region", "eu-west-1") == 0
+    seen = json.loads(browser.read_text())
+    [arg] = seen["argv"]
+    assert arg.startswith("file://") and stand_in.token not in arg
+    assert seen["mode"] == 0o600 and seen["leaks"] == []
+    assert f"SigninToken={stand_in.token}" in seen["page"]
+    assert "Action=login" in seen["page"] and "eu-west-1.console.aws.amazon.com" in seen["page"]
+    session = json.loads(stand_in.requests[0]["Session"])
+    assert session["sessionToken"] == issued.credentials.session_token
+    out = capsys.readouterr()
+    assert stand_in.token not in out.out + out.err
+    assert not Path(unquote(urlsplit(arg).path)).exists()  # removed once the browser had it
+
+
+def test_print_prints_the_url_and_warns(
+        stand_in: FederationServer, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(monkeypatch, _issued(), "--print", "--duration", "99999") == 0
+    out = capsys.readouterr()
+    query = parse_qs(urlsplit(out.out.strip()).query)
+    assert query["Action"] == ["login"] and query["SigninToken"] == [stand_in.token]
+    assert query["Destination"] == [console.DEFAULT_DESTINATION]
+    assert "warning" in out.err and stand_in.token not in out.err
+    assert stand_in.requests[0]["SessionDuration"] == "43200"  # capped as AWS caps it
+
+
+def test_long_term_keys_are_refused_with_the_reason(
+        stand_in: FederationServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(console.ConsoleError, match="long-term access key"):
+        _run(monkeypatch, _issued(token=None), "--print")
+    assert stand_in.requests == []  # the secret never left
+
+
+def test_a_session_the_endpoint_refuses_says_why(
+        stand_in: FederationServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(console.ConsoleError, match="GetSessionToken") as caught:
+        _run(monkeypatch, _issued(token="GST" + "y" * 40), "--print")
+    assert "y" * 40 not in str(caught.value)
+
+
+def test_durations_are_capped_as_aws_caps_them() -> None:
+    assert console.session_duration(None) is None
+    assert console.session_duration(60) == 900
+    assert console.session_duration(99999) == 43200
+    assert console.session_duration(43200, chained=True) == 3600
+
+
+def test_only_https_or_loopback_federation_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(outside.ENV_URL, "http://example.com/federation")
+    with pytest.raises(console.ConsoleError):
+        outside.federation_url()
+    monkeypatch.delenv(outside.ENV_URL)
+    assert outside.federation_url() == console.FEDERATION_URL
+
+
+def test_a_bad_destination_or_region_is_a_usage_error() -> None:
+    from traycreds.core.errors import UsageError
+    for dest, region in (("http://x.example/", None), (None, "eu west 1")):
+        with pytest.raises(UsageError):
+            console.destination(dest, region)
