@@ -11,6 +11,7 @@ import webbrowser
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -161,3 +162,40 @@ def test_a_bad_destination_or_region_is_a_usage_error() -> None:
     for dest, region in (("http://x.example/", None), (None, "eu west 1")):
         with pytest.raises(UsageError):
             console.destination(dest, region)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake browser reads /proc")
+@pytest.mark.usefixtures("secret_service")
+def test_the_tray_opens_the_console_off_its_thread(
+        aws_env: Any, sts_errors: Any, stand_in: FederationServer, browser: Path) -> None:
+    """The menu's "Open AWS console as ROLE": the service (what the tray calls) assumes the
+    role against the scripted STS and hands the browser the private redirect file."""
+    from tests.support.service import QuietDialogs, RecordedNotes
+    from traycreds.adapters import paths
+    from traycreds.adapters.keystore import KeyStore
+    from traycreds.app.service import AppService
+    from traycreds.core.menu import Action
+
+    aws_env.aws_config.parent.mkdir(parents=True, exist_ok=True)
+    aws_env.aws_config.write_text(
+        "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/Dev\nsource_profile = me\n"
+        f"region = us-east-1\nendpoint_url = {sts_errors.url}\n")
+    keys = KeyStore(paths.data_dir() / "sources.json")
+    keys.put("me", Credentials(_key_id("AK" + "IA"), "s" * 40))
+    notes = RecordedNotes()
+    service = AppService(QuietDialogs(), notes)
+    try:
+        service.start().result(timeout=30)
+        job = service.perform(Action("console", "dev"))
+        assert job is not None
+        job.result(timeout=60)
+        seen = json.loads(browser.read_text())
+        [arg] = seen["argv"]
+        assert arg.startswith("file://") and stand_in.token not in arg
+        assert seen["mode"] == 0o600 and seen["leaks"] == []
+        assert f"SigninToken={stand_in.token}" in seen["page"]
+        assert service.state.active is None  # opening the console is not choosing a role
+        assert not any(stand_in.token in title + text for title, text in notes.sent)
+    finally:
+        service.shutdown()
+        keys.remove("me")

@@ -47,14 +47,10 @@ class Provider:
     def console_url(self, role: str, *, destination: str | None = None,
                     region: str | None = None, duration: int | None = None) -> str:
         """A sign-in URL for the AWS console as ``role`` (a secret: never log it)."""
-        from traycreds.adapters import console as outside
         from traycreds.core import console
 
         dest = console.destination(destination, region)  # a bad option fails before STS
-        issued = self.issue(role)
-        url = outside.federation_url()
-        query = console.signin_token_query(issued, console.session_duration(duration))
-        return console.login_url(url, outside.fetch_signin_token(url, query), dest)
+        return signin_url(self.issue(role), dest, duration)
 
     def render(self, role: str, shell: str | None = None, *, fresh: bool = False) -> Rendered:
         """The role's credentials as lines for ``shell`` (the default shell of the settings
@@ -127,3 +123,13 @@ class FallbackProvider(Provider):
 
     def source_key(self, source: str) -> IssuedCredentials:
         return self._ask(lambda provider: provider.source_key(source))
+
+
+def signin_url(issued: IssuedCredentials, destination: str, duration: int | None = None) -> str:
+    """The console sign-in URL for issued credentials: getSigninToken, then the login URL."""
+    from traycreds.adapters import console as outside
+    from traycreds.core import console
+
+    url = outside.federation_url()
+    query = console.signin_token_query(issued, console.session_duration(duration))
+    return console.login_url(url, outside.fetch_signin_token(url, query), destination)
