@@ -3,7 +3,6 @@ browser (a real script in BROWSER) that records what it was given."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
 import sys
@@ -21,6 +20,7 @@ from traycreds.adapters import console as outside
 from traycreds.app.provider import Provider
 from traycreds.cli import console as cli_console
 from traycreds.cli import providers
+from traycreds.cli.main import build_parser
 from traycreds.core import console
 from traycreds.core.document import IssuedCredentials
 from traycreds.core.models import Credentials
@@ -88,13 +88,8 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _run(monkeypatch: pytest.MonkeyPatch, issued: IssuedCredentials, *extra: str) -> int:
     monkeypatch.setattr(providers, "for_command", lambda args, ctx: _Fixed(issued))
-    parser = argparse.ArgumentParser()
-    parser.add_argument("role")
-    parser.add_argument("--print", action="store_true")
-    parser.add_argument("--destination")
-    parser.add_argument("--region")
-    parser.add_argument("--duration", type=int)
-    return cli_console.cmd_console(parser.parse_args(["dev", *extra]), None)  # type: ignore
+    args = build_parser().parse_args(["console", "dev", *extra])  # the real command line
+    return cli_console.cmd_console(args, None)  # type: ignore[arg-type]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the fake browser reads /proc")

@@ -71,7 +71,9 @@ def parse_signin_token(status: int, body: bytes) -> str:
         raise ConsoleError(
             "AWS's federation endpoint refused these credentials. It accepts only role "
             "sessions (AssumeRole) and federated users, not GetSessionToken (MFA-only) "
-            "sessions; sign in as a role. The answer was HTTP " f"{status}.")
+            "sessions; sign in as a role. A role reached through another role (role "
+            "chaining) also allows no --duration over 3600. The answer was HTTP "
+            f"{status}.")
     if status != 200:
         raise ConsoleError(f"AWS's federation endpoint answered HTTP {status}; try again.")
     try:
