@@ -4,6 +4,7 @@ browser (a real script in BROWSER) that records what it was given."""
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sys
 import webbrowser
@@ -95,7 +96,8 @@ def _run(monkeypatch: pytest.MonkeyPatch, issued: IssuedCredentials, *extra: str
 @pytest.mark.skipif(sys.platform == "win32", reason="the fake browser reads /proc")
 def test_the_browser_gets_a_private_file_never_the_secret_url(
         stand_in: FederationServer, browser: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     issued = _issued()
     assert _run(monkeypatch, issued, "--region", "eu-west-1") == 0
     seen = json.loads(browser.read_text())
@@ -107,7 +109,7 @@ def test_the_browser_gets_a_private_file_never_the_secret_url(
     session = json.loads(stand_in.requests[0]["Session"])
     assert session["sessionToken"] == issued.credentials.session_token
     out = capsys.readouterr()
-    assert stand_in.token not in out.out + out.err
+    assert stand_in.token not in out.out + out.err + caplog.text
     assert not Path(unquote(urlsplit(arg).path)).exists()  # removed once the browser had it
 
 
@@ -162,7 +164,8 @@ def test_a_bad_destination_or_region_is_a_usage_error() -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="the fake browser reads /proc")
 @pytest.mark.usefixtures("secret_service")
 def test_the_tray_opens_the_console_off_its_thread(
-        aws_env: Any, sts_errors: Any, stand_in: FederationServer, browser: Path) -> None:
+        aws_env: Any, sts_errors: Any, stand_in: FederationServer, browser: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
     """The menu's "Open AWS console as ROLE": the service (what the tray calls) assumes the
     role against the scripted STS and hands the browser the private redirect file."""
     from tests.support.service import QuietDialogs, RecordedNotes
@@ -178,6 +181,7 @@ def test_the_tray_opens_the_console_off_its_thread(
     keys = KeyStore(paths.data_dir() / "sources.json")
     keys.put("me", Credentials(_key_id("AK" + "IA"), "s" * 40))
     notes = RecordedNotes()
+    caplog.set_level(logging.DEBUG)
     service = AppService(QuietDialogs(), notes)
     try:
         service.start().result(timeout=30)
@@ -191,6 +195,7 @@ def test_the_tray_opens_the_console_off_its_thread(
         assert f"SigninToken={stand_in.token}" in seen["page"]
         assert service.state.active is None  # opening the console is not choosing a role
         assert not any(stand_in.token in title + text for title, text in notes.sent)
+        assert stand_in.token not in caplog.text and "SigninToken" not in caplog.text
     finally:
         service.shutdown()
         keys.remove("me")
