@@ -5,10 +5,11 @@ where other users could read it (/proc/PID/cmdline on Linux, `ps` on macOS):
 - Linux and other POSIX: ``webbrowser`` runs BROWSER or xdg-open with the URL as an
   argument, so it is given a file:// URL of a 0600 HTML file in a 0700 folder of ours that
   redirects to the sign-in URL; only this user can read the file. It is removed later.
-- Windows: ``webbrowser`` hands the URL to ShellExecute (os.startfile) when BROWSER is unset,
-  which passes it to the browser through the shell, not a command line other users can read
-  (a Windows process's command line is readable only with the rights to open the process).
-  With BROWSER set it runs a command like on POSIX, so the file is used there too.
+- Windows: ``webbrowser`` hands the URL to ShellExecute (os.startfile) when BROWSER is unset.
+  The browser it starts does get the URL in its command line, but on Windows a process's
+  command line is readable only with the rights to open that process (its own user and
+  administrators), unlike /proc on Linux. With BROWSER set it runs a command like on POSIX,
+  so the file is used there too.
 """
 
 from __future__ import annotations
