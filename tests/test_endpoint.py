@@ -4,26 +4,23 @@ child Python with botocore's own container provider (AWS_CONTAINER_CREDENTIALS_F
 AWS_CONTAINER_AUTHORIZATION_TOKEN) gets the role's identity through it; refusals come as
 HTTP statuses with a short JSON error and never a credential."""
 
+# ruff: noqa: F811  (tray: fixtures imported from another test module, used by name)
 from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests import test_fastpath as fastpath
-from tests.support import AwsEnv, require_program
-from tests.test_fastpath import Tray
+from tests.support import require_program
+from tests.test_fastpath import Tray, tray  # noqa: F401  (tray: the fixture, used by name)
 from traycreds.app.tokens import TokenRegistry
 from traycreds.channel import client
 from traycreds.channel.endpoint import CredentialsEndpoint
@@ -39,22 +36,6 @@ sts = session.create_client("sts", region_name="us-east-1")
 print(json.dumps({"method": creds.method, "key": creds.get_frozen_credentials().access_key,
                   "arn": sts.get_caller_identity()["Arn"]}))
 """
-
-
-@pytest.fixture
-def tray(moto: Any, aws_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tray]:
-    base = Path(tempfile.mkdtemp(prefix="tc-", dir="/tmp"))  # socket paths are short
-    runtime = base / "traycreds"
-    monkeypatch.setenv("TRAYCREDS_RUNTIME_DIR", str(runtime))  # for client.request here
-    # Tray raises the child's core limit for test_fastpath's own check; an earlier test that
-    # hardened this process in place lowered the hard limit, so it may not be raised here.
-    monkeypatch.setattr(fastpath, "allow_core_dumps", lambda: None)
-    started = Tray(moto, aws_env, runtime)
-    try:
-        yield started
-    finally:
-        started.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def child_env(tray: Tray, uri: str, token: str, base: Path) -> dict[str, str]:

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support import AwsEnv
-from tests.test_endpoint import tray  # noqa: F401  (the fixture)
-from tests.test_fastpath import Tray
+from tests.test_fastpath import Tray, tray  # noqa: F401  (tray: the fixture)
 
 # What the child sees: how boto3 found its credentials, who it is, and its environment.
 CHILD = """

@@ -4,21 +4,22 @@ click on the icon and Refresh now repeat it, the choice survives a restart in a 
 read defensively, and roles issued to other programs show in the menu with their state.
 """
 
+# ruff: noqa: F811  (clock and desk: fixtures imported from another test module, used by name)
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support import AwsEnv, NotificationLog, posix_only
-from tests.support.stsserver import MotoSts
-from tests.test_service_expiry import (
+from tests.support import NotificationLog, posix_only
+from tests.test_service_expiry import (  # noqa: F401  (clock, desk: fixtures, used by name)
     Clock,
     MotoDesk,
+    clock,
+    desk,
     done,
     expiration_of,
     key_in_file,
@@ -38,16 +39,6 @@ from traycreds.core.models import utc_now
 pytestmark = pytest.mark.usefixtures("secret_service")
 
 
-@pytest.fixture
-def desk(aws_env: AwsEnv, moto: MotoSts) -> Iterator[MotoDesk]:
-    made = MotoDesk(aws_env, moto)
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def top_label(service: AppService) -> str:
