@@ -78,7 +78,7 @@ class LocalProvider(Provider):
     def issue(self, role: str, *, fresh: bool = False) -> IssuedCredentials:
         issued = self.engine.issue(role, fresh=fresh)
         return IssuedCredentials(issued.credentials, issued.region, issued.notes,
-                                 self._context.settings.app.default_shell)
+                                 self._context.settings.app.default_shell, issued.chained)
 
     def identity(self, role: str) -> Identity:
         return self.engine.identity(role)
@@ -131,5 +131,6 @@ def signin_url(issued: IssuedCredentials, destination: str, duration: int | None
     from traycreds.core import console
 
     url = outside.federation_url()
-    query = console.signin_token_query(issued, console.session_duration(duration))
+    query = console.signin_token_query(
+        issued, console.session_duration(duration, chained=issued.chained))
     return console.login_url(url, outside.fetch_signin_token(url, query), destination)
