@@ -18,8 +18,13 @@ from traycreds.core.errors import TraycredsError, UsageError
 FEDERATION_URL = "https://signin.aws.amazon.com/federation"
 DEFAULT_DESTINATION = "https://console.aws.amazon.com/"
 ISSUER = "traycreds"
-# AWS's limits on SessionDuration: 15 minutes to 12 hours; a role-chained session's console
-# session cannot outlive the 1 hour AWS allows role chaining.
+# SessionDuration for credentials from AssumeRole: "from 900 seconds (15 minutes) to 43200
+# seconds (12 hours)", https://docs.aws.amazon.com/IAM/latest/UserGuide/
+# id_roles_providers_enable-console-custom-url.html (checked 2026-12). Role chaining caps a
+# session at one hour ("Role chaining limits your AWS CLI or AWS API role session to a maximum
+# of one hour": AssumeRole's DurationSeconds in the STS API reference, and
+# https://repost.aws/knowledge-center/iam-role-chaining-limit), so a chained role's console
+# session asks for no more than 3600 either.
 MIN_SESSION, MAX_SESSION, MAX_CHAINED_SESSION = 900, 43200, 3600
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
@@ -29,7 +34,11 @@ class ConsoleError(TraycredsError):
 
 
 def session_duration(requested: int | None, *, chained: bool = False) -> int | None:
-    """The SessionDuration to ask for: None leaves AWS's default; else capped as AWS caps it."""
+    """The SessionDuration to ask for, capped as AWS caps it. None leaves AWS's default,
+    except for a chained role: it asks for the hour it may have rather than risk a default
+    over it."""
+    if chained:
+        requested = MAX_CHAINED_SESSION if requested is None else requested
     if requested is None:
         return None
     top = MAX_CHAINED_SESSION if chained else MAX_SESSION
