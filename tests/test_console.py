@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import sys
+import time
 import webbrowser
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -16,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from tests.support import windows_only
 from tests.support.federation import FederationServer, federation_server
 from traycreds.adapters import console as outside
 from traycreds.app.provider import Provider
@@ -52,10 +55,32 @@ def _key_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
 
 
-def _issued(token: str | None = "IQoJ" + "x" * 40) -> IssuedCredentials:
+def _issued(token: str | None = "IQoJ" + "x" * 40, *, chained: bool = False
+            ) -> IssuedCredentials:
     expires = datetime.now(timezone.utc) + timedelta(hours=1)
     return IssuedCredentials(Credentials(_key_id("AS" + "IA"), "s" * 40, token,
-                                         expires if token else None), "eu-west-1")
+                                         expires if token else None), "eu-west-1",
+                             chained=chained)
+
+
+def _gone(path: Path, deadline: float = 20.0) -> bool:
+    """Whether ``path`` (the redirect page, removed by a detached process) disappears."""
+    end = time.monotonic() + deadline
+    while path.exists() and time.monotonic() < end:
+        time.sleep(0.1)
+    return not path.exists() and not path.parent.exists()
+
+
+def _command_lines_with(secret: str) -> list[str]:
+    """The processes whose command line, readable by any user on Linux, holds ``secret``."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            if secret.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            continue
+    return found
 
 
 class _Fixed(Provider):
@@ -83,7 +108,7 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FAKE_BROWSER_LOG", str(log))
     monkeypatch.setattr(webbrowser, "_tryorder", None)  # read BROWSER again
     monkeypatch.setattr(webbrowser, "_browsers", {})
-    monkeypatch.setattr(outside, "CLI_GRACE", 0.0)
+    monkeypatch.setattr(outside, "REMOVE_AFTER", 1.0)  # the page's life, not a wait
     return log
 
 
@@ -99,7 +124,11 @@ def test_the_browser_gets_a_private_file_never_the_secret_url(
         capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     issued = _issued()
+    started = time.monotonic()
     assert _run(monkeypatch, issued, "--region", "eu-west-1") == 0
+    took = time.monotonic() - started
+    assert took < 3.0, f"the command waited {took:.1f} s (for the browser to read the page?)"
+    assert _command_lines_with(stand_in.token) == []  # the page's remover is not told it
     seen = json.loads(browser.read_text())
     [arg] = seen["argv"]
     assert arg.startswith("file://") and stand_in.token not in arg
@@ -110,7 +139,9 @@ def test_the_browser_gets_a_private_file_never_the_secret_url(
     assert session["sessionToken"] == issued.credentials.session_token
     out = capsys.readouterr()
     assert stand_in.token not in out.out + out.err + caplog.text
-    assert not Path(unquote(urlsplit(arg).path)).exists()  # removed once the browser had it
+    page = Path(unquote(urlsplit(arg).path))
+    assert page.exists()  # the browser may not have read it yet: it outlives the command
+    assert _gone(page)  # ... but not by long, and nobody waited for it
 
 
 def test_print_prints_the_url_and_warns(
@@ -144,6 +175,50 @@ def test_durations_are_capped_as_aws_caps_them() -> None:
     assert console.session_duration(60) == 900
     assert console.session_duration(99999) == 43200
     assert console.session_duration(43200, chained=True) == 3600
+    assert console.session_duration(None, chained=True) == 3600  # no default over the hour
+
+
+def test_a_chained_role_asks_for_no_more_than_the_hour(
+        stand_in: FederationServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _run(monkeypatch, _issued(chained=True), "--print", "--duration", "43200") == 0
+    assert stand_in.requests[0]["SessionDuration"] == "3600"
+
+
+def test_a_page_whose_remover_never_ran_is_swept_by_the_next_opening(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale, fresh = (outside._redirect_file("https://example.invalid/") for _ in range(2))
+    old = time.time() - outside.REMOVE_AFTER - 5
+    os.utime(stale.parent, (old, old))
+    outside.sweep()
+    assert not stale.parent.exists() and fresh.exists()
+
+
+@windows_only("ShellExecute (os.startfile) is Windows' own launcher")
+def test_windows_shell_gets_the_page_never_the_url(
+        stand_in: FederationServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With BROWSER unset, webbrowser on Windows hands ShellExecute (os.startfile) what it
+    opens; it must be the private page's file:// URL, the sign-in URL only inside it. The
+    launcher is recorded, not run: under wine it would start no real browser."""
+    launched: list[str] = []
+
+    def startfile(target: str, *args: Any) -> None:
+        page = Path(unquote(urlsplit(target).path).lstrip("/"))
+        launched.extend([target, page.read_text(encoding="utf-8")])
+
+    monkeypatch.delenv("BROWSER", raising=False)
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    monkeypatch.setattr(os, "startfile", startfile, raising=False)
+    monkeypatch.setattr(outside, "REMOVE_AFTER", 1.0)
+    started = time.monotonic()
+    assert _run(monkeypatch, _issued()) == 0
+    assert time.monotonic() - started < 5.0
+    target, content = launched
+    assert target.startswith("file:///") and stand_in.token not in target
+    assert f"SigninToken={stand_in.token}" in content
+    assert _gone(Path(unquote(urlsplit(target).path).lstrip("/")))
 
 
 def test_only_https_or_loopback_federation_urls(monkeypatch: pytest.MonkeyPatch) -> None:

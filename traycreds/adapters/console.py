@@ -1,28 +1,33 @@
 """The console sign-in's outside world: the federation endpoint over HTTPS, and the browser.
 
-The sign-in URL is a secret (it signs its opener in), so it never goes on a command line
-where other users could read it (/proc/PID/cmdline on Linux, `ps` on macOS):
-- Linux and other POSIX: ``webbrowser`` runs BROWSER or xdg-open with the URL as an
-  argument, so it is given a file:// URL of a 0600 HTML file in a 0700 folder of ours that
-  redirects to the sign-in URL; only this user can read the file. It is removed later.
-- Windows: ``webbrowser`` hands the URL to ShellExecute (os.startfile) when BROWSER is unset.
-  The browser it starts does get the URL in its command line, but on Windows a process's
-  command line is readable only with the rights to open that process (its own user and
-  administrators), unlike /proc on Linux. With BROWSER set it runs a command like on POSIX,
-  so the file is used there too.
+The sign-in URL is a secret (it signs its opener in), so it never goes on a command line,
+where other users could read it (/proc/PID/cmdline on Linux, `ps` on macOS). On every OS the
+browser is given a file:// URL of a 0600 HTML page in a fresh 0700 folder of ours
+(tempfile.mkdtemp; on Windows in %TEMP%, which only the user, SYSTEM and administrators can
+read) that redirects to the sign-in URL:
+- Linux and other POSIX: ``webbrowser`` runs BROWSER, or xdg-open and the like, with the
+  file:// URL as its argument.
+- Windows: ``webbrowser`` hands the file:// URL to ShellExecute (os.startfile), which starts
+  the default browser with it; with BROWSER set, it runs that command like on POSIX.
+The page is removed later: the tray by a timer; a command returns at once and leaves that to
+a detached ``python -I -c`` remover (told the folder on stdin), so it never waits for the
+browser. A page whose remover never ran (killed, a logout) is swept by the next opening.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 import webbrowser
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from traycreds.core.console import FEDERATION_URL, ConsoleError, parse_signin_token
@@ -31,8 +36,27 @@ from traycreds.core.errors import NetworkError
 ENV_URL = "TRAYCREDS_FEDERATION_URL"
 DEADLINE = 15.0  # seconds for the whole exchange
 MAX_ANSWER = 16384  # a SigninToken is about a thousand characters
-REMOVE_AFTER = 60.0  # seconds the browser has to read the redirect file (tray)
-CLI_GRACE = 10.0  # the same before the console command returns
+REMOVE_AFTER = 60.0  # seconds the browser has to read the redirect page (a browser
+# already running may take a while to be handed it)
+PREFIX = "traycreds-console-"
+# The detached remover: standard library only (-I: no environment, no user site), so it
+# starts in milliseconds and whatever happens to our package meanwhile does not matter.
+# Windows refuses to delete a file the browser still holds open, so it tries a few times.
+_REMOVER = f"""import os, sys, time
+folder = sys.stdin.readline(4096).rstrip("\\n")
+sys.stdin.close()
+if os.path.basename(folder).startswith({PREFIX!r}):
+    time.sleep(float(sys.argv[1]))
+    for attempt in range(5):
+        try:
+            if os.path.exists(os.path.join(folder, "signin.html")):
+                os.unlink(os.path.join(folder, "signin.html"))
+            if os.path.isdir(folder):
+                os.rmdir(folder)
+            break
+        except OSError:
+            time.sleep(1)
+"""
 
 
 def federation_url() -> str:
@@ -60,7 +84,7 @@ def fetch_signin_token(url: str, query: str) -> str:
 
 
 def _redirect_file(url: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="traycreds-console-"))  # 0700, ours
+    folder = Path(tempfile.mkdtemp(prefix=PREFIX))  # 0700, ours
     path = folder / "signin.html"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     target = html.escape(url, quote=True)
@@ -70,36 +94,63 @@ def _redirect_file(url: str) -> Path:
     return path
 
 
-def remove_later(page: Path | None, *, wait: bool) -> None:
-    """Remove the redirect file once the browser has read it: by a timer in a long-lived
-    process (the tray), or after a shorter pause before a command returns."""
-    if page is None:
+def remove_later(page: Path, *, detached: bool) -> None:
+    """Remove the redirect page once the browser has had time to read it: by a timer in a
+    long-lived process (the tray), else by a detached remover, so the caller need not wait."""
+    if not detached:
+        timer = threading.Timer(REMOVE_AFTER, remove, (page,))
+        timer.daemon = True
+        timer.start()
         return
-    if wait:
-        threading.Event().wait(CLI_GRACE)
-        remove(page)
+    detach: dict[str, Any] = {"start_new_session": True}
+    if sys.platform == "win32":
+        detach = {"creationflags": subprocess.DETACHED_PROCESS
+                  | subprocess.CREATE_NEW_PROCESS_GROUP}
+    try:
+        remover = subprocess.Popen(
+            [sys.executable, "-I", "-c", _REMOVER, str(REMOVE_AFTER)], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
+            **detach)
+        assert remover.stdin is not None
+        with remover.stdin:
+            remover.stdin.write(f"{page.parent}\n".encode())
+    except OSError:
+        pass  # the next opening sweeps it (sweep below)
+
+
+def sweep(now: float | None = None) -> None:
+    """Remove our redirect pages older than REMOVE_AFTER whose remover never ran."""
+    now = time.time() if now is None else now
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
         return
-    timer = threading.Timer(REMOVE_AFTER, remove, (page,))
-    timer.daemon = True
-    timer.start()
+    for entry in entries:
+        try:
+            if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
+                continue
+            status = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        ours = sys.platform == "win32" or status.st_uid == os.getuid()
+        if ours and now - status.st_mtime > REMOVE_AFTER:
+            remove(Path(entry.path) / "signin.html")
 
 
 def remove(path: Path) -> None:
     try:
-        path.unlink()
+        path.unlink(missing_ok=True)
         path.parent.rmdir()
     except OSError:
         pass
 
 
-def open_in_browser(url: str) -> Path | None:
-    """Open the sign-in URL; the redirect file used (None when Windows' shell took the URL)."""
-    if sys.platform == "win32" and not os.environ.get("BROWSER"):
-        opened, page = webbrowser.open(url, new=2), None
-    else:
-        page = _redirect_file(url)
-        opened = webbrowser.open(page.as_uri(), new=2)
-    if not opened:
+def open_in_browser(url: str) -> Path:
+    """Open the sign-in URL through a private redirect page; returns the page (see
+    remove_later)."""
+    sweep()
+    page = _redirect_file(url)
+    if not webbrowser.open(page.as_uri(), new=2):
         remove(page)
         raise ConsoleError("No web browser could be started; set BROWSER, or use --print.")
     return page

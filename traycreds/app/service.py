@@ -287,8 +287,9 @@ class AppService:
             from traycreds.core.document import IssuedCredentials
 
             issued = self._issue(role, activate=False)
-            url = signin_url(IssuedCredentials(issued.credentials), DEFAULT_DESTINATION)
-            remove_later(open_in_browser(url), wait=False)
+            url = signin_url(IssuedCredentials(issued.credentials, chained=issued.chained),
+                             DEFAULT_DESTINATION)
+            remove_later(open_in_browser(url), detached=False)
 
         return self._role_job(role, job)
 

@@ -29,5 +29,5 @@ def cmd_console(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     page = outside.open_in_browser(url)
     sys.stderr.write(f"traycreds: opened the AWS console as {args.role} in the browser.\n")
-    outside.remove_later(page, wait=True)
+    outside.remove_later(page, detached=True)  # returns at once
     return 0
