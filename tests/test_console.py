@@ -274,3 +274,24 @@ def test_the_tray_opens_the_console_off_its_thread(
     finally:
         service.shutdown()
         keys.remove("me")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake browser reads /proc")
+def test_the_real_command_for_a_chained_role(
+        moto: Any, aws_env: Any, stand_in: FederationServer, browser: Path) -> None:
+    """`traycreds --no-tray console deep` as a user runs it: the real engine walks the
+    two-hop chain against moto's STS, marks it chained, and so asks the federation endpoint
+    for no more than the hour; the process exits with the page left to its remover."""
+    from tests.test_cli import Setup, traycreds
+
+    setup = Setup(moto, aws_env)
+    env = dict(setup.env, BROWSER=os.environ["BROWSER"], TRAYCREDS_FEDERATION_URL=stand_in.url,
+               FAKE_BROWSER_LOG=str(browser))
+    result = traycreds(env, "--no-tray", "console", "deep", "--duration", "43200")
+    assert result.returncode == 0, result.stderr
+    assert [form.get("SessionDuration") for form in stand_in.requests] == ["3600"]
+    seen = json.loads(browser.read_text())
+    assert seen["argv"][0].startswith("file://") and seen["leaks"] == []
+    assert stand_in.token not in result.stdout + result.stderr
+    assert _command_lines_with(stand_in.token) == []
+    assert Path(unquote(urlsplit(seen["argv"][0]).path)).exists()  # the remover's, later
