@@ -10,8 +10,9 @@ read) that redirects to the sign-in URL:
 - Windows: ``webbrowser`` hands the file:// URL to ShellExecute (os.startfile), which starts
   the default browser with it; with BROWSER set, it runs that command like on POSIX.
 The page is removed later: the tray by a timer; a command returns at once and leaves that to
-a detached ``python -I -c`` remover (told the folder on stdin), so it never waits for the
-browser. A page whose remover never ran (killed, a logout) is swept by the next opening.
+a detached ``python -m traycreds.adapters.pageremover`` (told the folder on stdin), so it
+never waits for the browser. A page whose remover never ran (killed, a logout) is swept by
+the next opening.
 """
 
 from __future__ import annotations
@@ -30,33 +31,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from traycreds.adapters.pageremover import PREFIX
 from traycreds.core.console import FEDERATION_URL, ConsoleError, parse_signin_token
 from traycreds.core.errors import NetworkError
 
 ENV_URL = "TRAYCREDS_FEDERATION_URL"
 DEADLINE = 15.0  # seconds for the whole exchange
 MAX_ANSWER = 16384  # a SigninToken is about a thousand characters
+# The remover runs with -m from where traycreds is installed: -m puts its working folder
+# first on sys.path, and a shared temp folder there would let another user plant a module.
+_IMPORT_ROOT = Path(__file__).resolve().parents[2]
 REMOVE_AFTER = 60.0  # seconds the browser has to read the redirect page (a browser
 # already running may take a while to be handed it)
-PREFIX = "traycreds-console-"
-# The detached remover: standard library only (-I: no environment, no user site), so it
-# starts in milliseconds and whatever happens to our package meanwhile does not matter.
-# Windows refuses to delete a file the browser still holds open, so it tries a few times.
-_REMOVER = f"""import os, sys, time
-folder = sys.stdin.readline(4096).rstrip("\\n")
-sys.stdin.close()
-if os.path.basename(folder).startswith({PREFIX!r}):
-    time.sleep(float(sys.argv[1]))
-    for attempt in range(5):
-        try:
-            if os.path.exists(os.path.join(folder, "signin.html")):
-                os.unlink(os.path.join(folder, "signin.html"))
-            if os.path.isdir(folder):
-                os.rmdir(folder)
-            break
-        except OSError:
-            time.sleep(1)
-"""
 
 
 def federation_url() -> str:
@@ -108,8 +94,9 @@ def remove_later(page: Path, *, detached: bool) -> None:
                   | subprocess.CREATE_NEW_PROCESS_GROUP}
     try:
         remover = subprocess.Popen(
-            [sys.executable, "-I", "-c", _REMOVER, str(REMOVE_AFTER)], stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
+            [sys.executable, "-m", "traycreds.adapters.pageremover", str(REMOVE_AFTER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=_IMPORT_ROOT,
             **detach)
         assert remover.stdin is not None
         with remover.stdin:
