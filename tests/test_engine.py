@@ -134,6 +134,7 @@ def test_chained_hop_is_capped_at_one_hour(moto: Any, keys: KeyStore) -> None:
     left = issued.credentials.seconds_left(datetime.now(timezone.utc)) or 0
     assert 3500 < left <= 3600
     assert any("role chaining" in note for note in issued.notes)
+    assert issued.chained and not engine.issue("base").chained  # the console caps by it
     assert engine.identity("hop").arn.split("/")[1] == second.rsplit("/", 1)[1]
     # The intermediate role is held: a second chained role reuses it.
     assert engine.held("base") is not None

@@ -75,7 +75,7 @@ def test_role_submenu_items_and_actions() -> None:
     assert labels(sub.children) == [
         "Copy for cmd.exe", "Copy for PowerShell", "Copy for bash/zsh", "Copy for fish",
         "Write to credentials profile [default]", "Who am I?", "Open terminal as dev",
-        "Refresh now", "Forget credentials"]
+        "Open AWS console as dev", "Refresh now", "Forget credentials"]
     assert sub.children[0].action == Action("copy", "dev", "cmd")
     assert sub.children[2].action == Action("copy", "dev", "bash")
     assert not sub.children[-1].enabled  # nothing held to forget
@@ -88,7 +88,8 @@ def test_each_platform_offers_its_own_shell_windows() -> None:
 
     def windows(platform: str) -> list[tuple[str, Action | None]]:
         sub = find(build_menu(state, NOW, platform), "Production")
-        return [(i.label, i.action) for i in sub.children if i.label.startswith("Open ")]
+        return [(i.label, i.action) for i in sub.children
+                if i.action is not None and i.action.kind == "window"]
 
     assert windows("win32") == [
         ("Open cmd.exe as Production", Action("window", "prod", "cmd")),
@@ -99,6 +100,18 @@ def test_each_platform_offers_its_own_shell_windows() -> None:
                                   Action("window", "prod", "terminal"))]
     busy = AppState(roles=state.roles, states={"prod": RoleState(working=True)})
     assert not find(build_menu(busy, NOW, "win32"), "Production").children[6].enabled
+
+
+def test_each_role_offers_the_aws_console() -> None:
+    # The service exchanges the role's credentials for a sign-in URL off the tray's thread.
+    state = AppState(roles=(role("prod", label="Production"),))
+    for platform in ("win32", "linux", "darwin"):
+        items = find(build_menu(state, NOW, platform), "Production").children
+        [console] = [i for i in items if i.label == "Open AWS console as Production"]
+        assert console.action == Action("console", "prod") and console.enabled
+    busy = AppState(roles=state.roles, states={"prod": RoleState(working=True)})
+    items = find(build_menu(busy, NOW, "linux"), "Production").children
+    assert not next(i for i in items if i.label.startswith("Open AWS console")).enabled
 
 
 def test_the_write_item_names_the_profile_the_service_chose() -> None:

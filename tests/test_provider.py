@@ -70,6 +70,16 @@ def test_the_credentials_document_crosses_the_channel_field_for_field() -> None:
     assert set(bare) == {"AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}
 
 
+def test_a_chained_role_says_so_across_the_channel() -> None:
+    """The console caps a chained role's session at AWS's hour: the CLI must learn it from
+    the tray. A tray that does not say (an older one) means not chained."""
+    assert protocol.decode_credentials(protocol.encode_credentials(issued(chained=True))).chained
+    document = protocol.encode_credentials(issued())
+    assert "Chained" not in document and not protocol.decode_credentials(document).chained
+    with pytest.raises(protocol.BadCredentialsError, match="Chained"):
+        protocol.decode_credentials(dict(document, Chained="yes"))
+
+
 def test_a_source_key_document_needs_no_token_or_expiration() -> None:
     key = IssuedCredentials(Credentials("AKIA" + fake_key_id()[4:], "c2VjcmV0/+="))
     got = protocol.decode_credentials(protocol.encode_credentials(key), temporary=False)

@@ -58,6 +58,9 @@ class Issued:
     role: Role
     credentials: Credentials
     notes: tuple[str, ...] = ()
+    # Reached through another role (role chaining): AWS caps such a session at one hour,
+    # the console session made from it too (core/console.session_duration).
+    chained: bool = False
 
     @property
     def region(self) -> str | None:
@@ -118,7 +121,7 @@ class Engine:
                          held.expiration)
             else:
                 log.debug("reusing held credentials for %s", name)
-        return Issued(chain.role, held, notes)
+        return Issued(chain.role, held, notes, chained=len(chain.hops) > 1)
 
     def held(self, name: str) -> Credentials | None:
         return self._roles.get(name)

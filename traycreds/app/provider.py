@@ -44,6 +44,14 @@ class Provider:
         """The stored long-term key itself (no STS call): for 'credential-process --source'."""
         raise NotImplementedError
 
+    def console_url(self, role: str, *, destination: str | None = None,
+                    region: str | None = None, duration: int | None = None) -> str:
+        """A sign-in URL for the AWS console as ``role`` (a secret: never log it)."""
+        from traycreds.core import console
+
+        dest = console.destination(destination, region)  # a bad option fails before STS
+        return signin_url(self.issue(role), dest, duration)
+
     def render(self, role: str, shell: str | None = None, *, fresh: bool = False) -> Rendered:
         """The role's credentials as lines for ``shell`` (the default shell of the settings
         where they were issued when None), or credential_process JSON for "json"."""
@@ -70,7 +78,7 @@ class LocalProvider(Provider):
     def issue(self, role: str, *, fresh: bool = False) -> IssuedCredentials:
         issued = self.engine.issue(role, fresh=fresh)
         return IssuedCredentials(issued.credentials, issued.region, issued.notes,
-                                 self._context.settings.app.default_shell)
+                                 self._context.settings.app.default_shell, issued.chained)
 
     def identity(self, role: str) -> Identity:
         return self.engine.identity(role)
@@ -115,3 +123,14 @@ class FallbackProvider(Provider):
 
     def source_key(self, source: str) -> IssuedCredentials:
         return self._ask(lambda provider: provider.source_key(source))
+
+
+def signin_url(issued: IssuedCredentials, destination: str, duration: int | None = None) -> str:
+    """The console sign-in URL for issued credentials: getSigninToken, then the login URL."""
+    from traycreds.adapters import console as outside
+    from traycreds.core import console
+
+    url = outside.federation_url()
+    query = console.signin_token_query(
+        issued, console.session_duration(duration, chained=issued.chained))
+    return console.login_url(url, outside.fetch_signin_token(url, query), destination)

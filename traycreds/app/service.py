@@ -193,6 +193,7 @@ class AppService:
             "whoami": lambda: self.whoami(action.role or ""),
             "window": lambda: self._background(
                 lambda: self.windows.open(action.role or "", action.shell or "terminal")),
+            "console": lambda: self.console(action.role or ""),
             "refresh": lambda: self.refresh(action.role or ""),
             "forget": lambda: self.forget(action.role or ""),
             "add-key": lambda: self._background(lambda: self.jobs.add_key(
@@ -273,6 +274,22 @@ class AppService:
             identity = engine.identity(role)
             self._notifier.notify(f"Who am I? {role}",
                                   f"{identity.arn} (account {identity.account})")
+
+        return self._role_job(role, job)
+
+    def console(self, role: str) -> Future[Any] | None:
+        """The AWS console in the browser as ``role`` (adapters/console.py keeps the URL,
+        a secret, off every command line)."""
+        def job() -> None:
+            from traycreds.adapters.console import open_in_browser, remove_later
+            from traycreds.app.provider import signin_url
+            from traycreds.core.console import DEFAULT_DESTINATION
+            from traycreds.core.document import IssuedCredentials
+
+            issued = self._issue(role, activate=False)
+            url = signin_url(IssuedCredentials(issued.credentials, chained=issued.chained),
+                             DEFAULT_DESTINATION)
+            remove_later(open_in_browser(url), detached=False)
 
         return self._role_job(role, job)
 

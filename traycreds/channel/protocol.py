@@ -79,6 +79,8 @@ def encode_credentials(issued: IssuedCredentials) -> dict[str, Any]:
         document["Notes"] = list(issued.notes)
     if issued.default_shell:
         document["DefaultShell"] = issued.default_shell
+    if issued.chained:
+        document["Chained"] = True  # absent (an older tray) reads as not chained
     return document
 
 
@@ -101,6 +103,9 @@ def decode_credentials(document: Any, *, temporary: bool = True) -> IssuedCreden
     notes = document.get("Notes", [])
     if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
         raise _bad("its Notes are not a list of strings")
+    chained = document.get("Chained", False)
+    if not isinstance(chained, bool):
+        raise _bad("its Chained is not true or false")
     credentials = _Credentials(key_id, secret, token or None,
                                _expiration(expiration) if expiration else None)
     try:
@@ -110,7 +115,7 @@ def decode_credentials(document: Any, *, temporary: bool = True) -> IssuedCreden
                    "an AWS credential") from None
     # Notes go to stderr as they are: no control characters (terminal escapes) on the way.
     return IssuedCredentials(credentials, region,
-                             tuple(_CONTROL.sub("?", note) for note in notes), shell)
+                             tuple(_CONTROL.sub("?", note) for note in notes), shell, chained)
 
 
 _IDENTITY_FIELDS = ("account", "arn", "user_id")

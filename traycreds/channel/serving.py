@@ -35,7 +35,8 @@ def handlers(service: AppService) -> dict[str, Handler]:
         DefaultShell is the settings' default_shell, for 'export' without --shell."""
         issued = service.issue_for_caller(_text(args, "role"), fresh=bool(args.get("fresh")))
         return encode_credentials(IssuedCredentials(issued.credentials, issued.region,
-                                                    issued.notes, service.state.default_shell))
+                                                    issued.notes, service.state.default_shell,
+                                                    issued.chained))
 
     def source_credentials(args: dict[str, Any]) -> dict[str, Any]:
         # The one answer that carries a long-term key: for 'credential-process --source'.

@@ -9,6 +9,7 @@ from traycreds.app.context import Context
 from traycreds.cli import (
     admin,
     config,
+    console,
     credentials,
     execute,
     files,
@@ -23,6 +24,7 @@ COMMANDS: dict[str, Command] = {
     "export": credentials.cmd_export,
     "credential-process": credentials.cmd_credential_process,
     "whoami": credentials.cmd_whoami,
+    "console": console.cmd_console,
     "exec": execute.cmd_exec,
     "roles": roles.cmd_roles,
     "keys": keys.cmd_keys,

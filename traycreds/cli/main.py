@@ -69,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("role", nargs="?")
     who.add_argument("--source", help="check a stored access key instead of a role")
 
+    p = sub.add_parser("console", help="open the AWS console in the browser, signed in as a role")
+    p.add_argument("role")
+    p.add_argument("--print", action="store_true",
+                   help="print the sign-in URL instead (a secret: it signs its opener in)")
+    p.add_argument("--destination", metavar="URL", help="the console page to open (https)")
+    p.add_argument("--region", help="open this region's console")
+    p.add_argument("--duration", type=int, metavar="SECONDS",
+                   help="console session length, 900 to 43200 (AWS's default when omitted)")
+
     p = sub.add_parser("write", help="write a role's credentials into a profile of "
                                      "~/.aws/credentials (only sections traycreds owns)")
     p.add_argument("role")

@@ -19,16 +19,20 @@ if TYPE_CHECKING:
 class IssuedCredentials:
     """Checked credentials (core/shells.check_shapes held) and how to present them."""
 
-    __slots__ = ("credentials", "default_shell", "notes", "region")
+    __slots__ = ("chained", "credentials", "default_shell", "notes", "region")
 
     def __init__(self, credentials: Credentials, region: str | None = None,
-                 notes: tuple[str, ...] = (), default_shell: str | None = None) -> None:
+                 notes: tuple[str, ...] = (), default_shell: str | None = None,
+                 chained: bool = False) -> None:
         self.credentials, self.region = credentials, region
         self.notes, self.default_shell = notes, default_shell
+        # A role reached through another role: AWS caps its sessions (console too) at 1 hour.
+        self.chained = chained
 
     def __repr__(self) -> str:  # the credentials' own repr keeps secrets out
         return (f"IssuedCredentials({self.credentials!r}, region={self.region!r}, "
-                f"notes={self.notes!r}, default_shell={self.default_shell!r})")
+                f"notes={self.notes!r}, default_shell={self.default_shell!r}, "
+                f"chained={self.chained!r})")
 
 
 class Rendered:

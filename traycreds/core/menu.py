@@ -23,7 +23,7 @@ _MENU_TITLES = dict(MENU_SHELLS)  # as the submenu says them: "bash/zsh"
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # copy, copy-active, write, whoami, window, refresh, forget, add-key, ...
+    kind: str  # copy, copy-active, write, whoami, window, console, refresh, forget, add-key, ...
     role: str | None = None
     shell: str | None = None  # copy: the shell's syntax; window: cmd, powershell, terminal
 
@@ -120,6 +120,8 @@ def _role_menu(state: AppState, role: Role, now: datetime, platform: str) -> Ite
              Action("write", role.name), enabled=not working),
         Item("Who am I?", Action("whoami", role.name), enabled=not working),
         *_window_items(role, platform, not working),
+        Item(f"Open AWS console as {role.display_name}", Action("console", role.name),
+             enabled=not working),
         Item("Refresh now", Action("refresh", role.name), enabled=not working),
         Item("Forget credentials", Action("forget", role.name),
              enabled=held is not None and held.held),
