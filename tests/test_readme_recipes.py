@@ -1,7 +1,7 @@
 """The README's recipes, run as written.
 
-Each ```sh block of the sections "Use", "Credentials profiles", "Moving a plaintext key into
-the keyring" and "Other programs ask the running tray" is read from README.md and every line
+Each ```sh block of the sections "Use", "Open the AWS console", "Credentials profiles",
+"Moving a plaintext key into the keyring" and "Other programs ask the running tray" is read from README.md and every line
 runs, as the text it is (only a trailing ``# comment`` is dropped), in a real bash (fish for a
 line piped into fish's ``source``), with the ```ini blocks of "Use" as ``~/.aws/config``,
 byte for byte. Nothing is substituted: the environment is what a user's machine provides
@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -49,6 +50,7 @@ from tests.support import (
     require_program,
     screenshot,
 )
+from tests.support.federation import federation_server
 from tests.support.stsserver import MotoSts
 
 pytestmark = pytest.mark.usefixtures("secret_service")
@@ -189,6 +191,7 @@ class Machine:
     env: dict[str, str] = field(init=False)
     written: list[str] = field(default_factory=list)  # sections `write` lines made, in order
     tray: subprocess.Popen[bytes] | None = None  # the user's tray, while running_tray runs
+    signin_token: str = ""  # what the federation stand-in hands out (test_open_the_aws_console)
 
     def __post_init__(self) -> None:
         self.env = dict(self.aws.env, AWS_ENDPOINT_URL_STS=self.moto.server.url,
@@ -380,6 +383,53 @@ def exec_as(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
     return []
 
 
+# A browser as BROWSER runs it: it records what it was handed and reads the page it points to.
+RECORDING_BROWSER = r'''import json, os, sys
+from urllib.parse import unquote, urlsplit
+seen = {"argv": sys.argv[1:]}
+if sys.argv[1:] and sys.argv[1].startswith("file://"):
+    seen["page"] = open(unquote(urlsplit(sys.argv[1]).path), encoding="utf-8").read()
+with open(os.environ["RECORDED_BROWSER"], "a", encoding="utf-8") as log:
+    log.write(json.dumps(seen) + "\n")
+'''
+
+
+def console(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
+    """`traycreds console ROLE [...]`: the browser gets a private page that forwards to the
+    federation endpoint's sign-in URL (never the URL itself); --print prints it and warns."""
+    log = Path(machine.env["RECORDED_BROWSER"])
+    before = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    result = machine.run(step.command)
+    if result.returncode != 0:
+        return [outcome(result)]
+    options = match.group("options") or ""
+    token = machine.signin_token
+    region = re.search(r"--region (\S+)", options)
+    wanted = re.search(r"--destination (\S+)", options)
+    where = (quote(wanted.group(1), safe="") if wanted else
+             quote(f"https://{region.group(1)}.console.aws.amazon.com", safe="") if region
+             else "")
+    after = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    if "--print" in options:
+        problems = [] if f"SigninToken={token}" in result.stdout else [
+            f"no sign-in URL on standard output:\n{outcome(result)}"]
+        if "warning" not in result.stderr:
+            problems.append(f"--print gave no warning:\n{outcome(result)}")
+        if after != before:
+            problems.append("--print opened a browser")
+        return problems
+    if len(after) != len(before) + 1:
+        return [f"the browser was not started once:\n{outcome(result)}"]
+    seen = json.loads(after[-1])
+    if any(token in arg for arg in seen["argv"]) or not seen["argv"][0].startswith("file://"):
+        return [f"the browser was handed {seen['argv']!r}, not a private page"]
+    page = seen.get("page", "")
+    if f"SigninToken={token}" not in page or where not in page:
+        return [f"the page does not forward to the sign-in URL for {where or 'the console'}:"
+                f"\n{page}"]
+    return []
+
+
 def written_section(step: Step) -> str | None:
     """The section a `write` line promises in its comment: "[NAME] in ~/.aws/credentials"."""
     found = re.search(r"\[([^\]\s]+)\]", step.comment)
@@ -529,6 +579,7 @@ EXPECTATIONS = [
                 r"\| Invoke-Expression", powershell_half),
     Expectation(r"traycreds whoami (?P<role>\S+)", whoami),
     Expectation(r"traycreds exec (?P<role>\S+) -- aws (?P<args>.+)", exec_as),
+    Expectation(r"traycreds console (?P<role>\S+)(?P<options>(?: --\S+(?: \S+)?)*)", console),
     Expectation(r"traycreds write (?P<role>\S+)(?: --profile (?P<profile>\S+))?", write),
     Expectation(r"traycreds write (?P<role>\S+) --remove", write_remove),
     Expectation(r"traycreds clean", clean),
@@ -636,6 +687,22 @@ def prepare_use_layout(machine: Machine) -> None:
     assert added.returncode == 0, outcome(added)
 
 
+def test_open_the_aws_console(machine: Machine, tmp_path: Path) -> None:
+    """The console recipes with the browser this machine has: a script in BROWSER that
+    records what it was given, and AWS's federation endpoint played by a local stand-in
+    (TRAYCREDS_FEDERATION_URL), which hands out a sign-in token for role sessions only."""
+    prepare_use_layout(machine)
+    browser = tmp_path / "browser"
+    browser.write_text(f"#!{sys.executable}\n{RECORDING_BROWSER}", encoding="utf-8")
+    browser.chmod(0o700)
+    with federation_server() as stand_in:
+        machine.signin_token = stand_in.token
+        machine.env.update(BROWSER=f"{browser} %s", TRAYCREDS_FEDERATION_URL=stand_in.url,
+                           RECORDED_BROWSER=str(tmp_path / "browser.log"))
+        run_steps(machine, "Open the AWS console")
+        assert stand_in.requests, "the federation endpoint was never asked"
+
+
 @pytest.mark.usefixtures("desktop")
 def test_credentials_profiles(machine: Machine) -> None:
     """Its first route (setup-profiles) is served by the tray, which asks for prod-admin's
@@ -681,7 +748,8 @@ def _answer_mfa_dialog(caller: subprocess.Popen[str]) -> None:
 
 def _not_runnable() -> list[tuple[Step, str]]:
     found = []
-    for title in ("Use", "Credentials profiles", "Moving a plaintext key into the keyring",
+    for title in ("Use", "Open the AWS console", "Credentials profiles",
+                  "Moving a plaintext key into the keyring",
                   "Other programs ask the running tray"):
         for step in steps(title):
             found += [(step, why) for pattern, why in NOT_RUNNABLE.items()
