@@ -1,13 +1,13 @@
 """The README's recipes, run as written.
 
 Each ```sh block of the sections "Use", "Open the AWS console", "Credentials profiles",
-"Moving a plaintext key into the keyring" and "Other programs ask the running tray" is read from README.md and every line
-runs, as the text it is (only a trailing ``# comment`` is dropped), in a real bash (fish for a
-line piped into fish's ``source``), with the ```ini blocks of "Use" as ``~/.aws/config``,
-byte for byte. Nothing is substituted: the environment is what a user's machine provides
-(HOME and the AWS files in a temp folder, the desktop's Secret Service as the keyring,
-``traycreds`` and the AWS CLI on PATH) plus ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_STS``
-pointing every AWS call at a local moto server.
+"Moving a plaintext key into the keyring" and "Other programs ask the running tray" is read
+from README.md and every line runs, as the text it is (only a trailing ``# comment`` is
+dropped), in a real bash (fish for a line piped into fish's ``source``), with the ```ini
+blocks of "Use" as ``~/.aws/config``, byte for byte. Nothing is substituted: the environment
+is what a user's machine provides (HOME and the AWS files in a temp folder, the desktop's
+Secret Service as the keyring, ``traycreds`` and the AWS CLI on PATH) plus
+``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_STS`` pointing every AWS call at a local moto server.
 
 Each command must match one entry of EXPECTATIONS, which checks the outcome the README
 promises for it (a comment on the line such as ``[NAME] in ~/.aws/credentials`` is read as
