@@ -44,7 +44,7 @@ def cmd_keys(args: argparse.Namespace, ctx: Context) -> int:
     if args.keys_command == "rotate":
         from traycreds.cli.rotate import cmd_rotate
 
-        return cmd_rotate(args, ctx)
+        return cmd_rotate(args, ctx, _tell_tray_key_changed)
     source = check_source_name(args.source)
     if args.keys_command == "remove":
         if not ctx.keys.remove(source):

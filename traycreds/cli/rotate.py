@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from traycreds.app.context import Context
 from traycreds.cli.common import out
@@ -17,16 +18,17 @@ def _say(line: str) -> None:
     out(line + "\n")
 
 
-def cmd_rotate(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_rotate(args: argparse.Namespace, ctx: Context,
+               tell_tray: Callable[[str], None]) -> int:
+    """``tell_tray``: cli/keys' telling a running tray that a stored key changed."""
     from traycreds.app import keyrotation
-    from traycreds.cli.keys import _tell_tray_key_changed
     from traycreds.cli.prompts import mfa_from_terminal
 
     source = check_source_name(args.source)
     # A running tray is told as soon as the stored key is switched, even if a later step
     # fails: it would otherwise hold the old key, soon inactive.
     keyrotation.rotate(ctx, source, _say, mfa_from_terminal, delete_now=args.delete_now,
-                       finish_only=args.finish, on_switch=_tell_tray_key_changed)
+                       finish_only=args.finish, on_switch=tell_tray)
     return 0
 
 
