@@ -9,19 +9,26 @@ key in IAM, the one the keyring holds, working at STS.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from tests.support import AwsEnv
+from tests.support.rotkill import KILLED
 from tests.support.stsserver import MotoSts, User
-from traycreds.adapters import paths
+from traycreds.adapters import iam, paths
+from traycreds.adapters.iam import BotoIam
 from traycreds.adapters.keystore import KeyStore
+from traycreds.app import keyrotation
+from traycreds.app.context import Context
+from traycreds.core.errors import AccessDeniedError
+from traycreds.core.models import Credentials, MfaRequest
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
@@ -137,7 +144,7 @@ def test_old_key_waits_inactive_until_the_user_finishes(rot: Rotation) -> None:
 @pytest.mark.parametrize("step", STEPS)
 def test_a_kill_at_any_step_is_finished_or_rolled_back(rot: Rotation, step: str) -> None:
     killed = rot.run("keys", "rotate", rot.source, "--delete-now", kill_at=step)
-    assert killed.returncode == -9, killed.stderr
+    assert killed.returncode == KILLED, killed.stderr
     assert rot.journal.exists()
     left = rot.journal_entry()
     # Whatever the moment, the keyring's entry holds a key STS accepts.
@@ -193,3 +200,57 @@ def test_keys_list_shows_age_and_says_when_iam_cannot_be_asked(rot: Rotation,
     assert "IAM could not be asked" in listed.stderr
     rot.secrets.add(bare.secret)
     rot.assert_no_secret_written(listed.stdout, listed.stderr)
+
+
+class MfaPolicyIam(BotoIam):
+    """IAM whose policy denies access key calls without MFA, as the common 'force MFA'
+    policy does (aws:MultiFactorAuthPresent): moto evaluates no such condition, so this
+    refuses as AWS would, before the call reaches moto."""
+
+    calls: ClassVar[list[tuple[str, bool]]] = []  # (operation, signed with an MFA session)
+
+    def _call(self, creds: Credentials, operation: str, **params: Any) -> dict[str, Any]:
+        with_mfa = creds.session_token is not None
+        MfaPolicyIam.calls.append((operation, with_mfa))
+        if not with_mfa:
+            raise AccessDeniedError(f"explicit deny of {operation}: no MFA")
+        return super()._call(creds, operation, **params)
+
+
+def test_an_iam_policy_that_wants_mfa_gets_one_mfa_session(
+        aws_env: AwsEnv, artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto's own auth rejects the keys its GetSessionToken makes: a server without it.
+    server = MotoSts.start(artifacts / "moto-mfa", enforce_auth=False)
+    try:
+        user = server.make_user()
+        serial = server.make_mfa_device(user)
+        source = f"tc-rot-{uuid.uuid4().hex[:8]}"
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", server.url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", server.url)
+        monkeypatch.setattr(iam, "BotoIam", MfaPolicyIam)
+        aws_env.aws_config.parent.mkdir(parents=True, exist_ok=True)
+        aws_env.aws_config.write_text(
+            f"[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\n"
+            f"source_profile = {source}\nmfa_serial = {serial}\n")
+        ctx = Context(env=dict(os.environ))
+        ctx.keys.put(source, Credentials(*user.key))
+        asked: list[MfaRequest] = []
+
+        def prompt(request: MfaRequest) -> str:
+            asked.append(request)
+            return "123456"
+
+        said: list[str] = []
+        MfaPolicyIam.calls = []
+        keyrotation.rotate(ctx, source, said.append, prompt, delete_now=True)
+        assert [request.serial for request in asked] == [serial]  # one code, for all calls
+        refused = MfaPolicyIam.calls.index(("list_access_keys", False))
+        assert all(with_mfa for _, with_mfa in MfaPolicyIam.calls[refused + 1:])
+        operations = [op for op, _ in MfaPolicyIam.calls]
+        assert {"create_access_key", "update_access_key", "delete_access_key"} <= set(operations)
+        stored = ctx.keys.get(source)
+        listed = server.iam().list_access_keys(UserName=user.name)["AccessKeyMetadata"]
+        assert [k["AccessKeyId"] for k in listed] == [stored.access_key_id] != [user.key_id]
+        ctx.keys.remove(source)
+    finally:
+        server.stop()
