@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,14 +22,16 @@ import pytest
 
 from tests.support import AwsEnv
 from tests.support.rotkill import KILLED
+from tests.support.service import QuietDialogs, RecordedNotes
 from tests.support.stsserver import MotoSts, User
 from traycreds.adapters import iam, paths
 from traycreds.adapters.iam import BotoIam
 from traycreds.adapters.keystore import KeyStore
 from traycreds.app import keyrotation
 from traycreds.app.context import Context
+from traycreds.app.rotationjobs import RotationJobs
 from traycreds.core.errors import AccessDeniedError
-from traycreds.core.models import Credentials, MfaRequest
+from traycreds.core.models import Credentials, MfaRequest, utc_now
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
@@ -254,3 +257,30 @@ def test_an_iam_policy_that_wants_mfa_gets_one_mfa_session(
         ctx.keys.remove(source)
     finally:
         server.stop()
+
+
+def test_tray_jobs_warn_once_rotate_and_recover_at_start(
+        rot: Rotation, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM"):
+        monkeypatch.setenv(name, rot.env[name])
+    notes, changed = RecordedNotes(), []
+    jobs = RotationJobs(QuietDialogs(), notes, lambda: Context(env=dict(os.environ)),
+                        key_changed=changed.append)
+    later = utc_now() + timedelta(days=91)
+    assert jobs.warn_old_keys(later) == [rot.source]
+    assert notes.sent[-1][0] == f"Access key {rot.source} is 91 days old"
+    assert jobs.warn_old_keys(later) == []  # once, remembered
+    # A rotation killed once the new key is stored: the tray's start finishes it, keeping
+    # the old key inactive for the grace period.
+    killed = rot.run("keys", "rotate", rot.source, kill_at="stored")
+    assert killed.returncode == KILLED, killed.stderr
+    new_id = rot.journal_entry()["new_key_id"]
+    jobs.recover()
+    title, message = notes.sent[-1]
+    assert title == "Access key rotation" and "left at step 'stored'" in message
+    assert changed == [rot.source] and rot.stored().access_key_id == new_id
+    assert rot.iam_keys() == {rot.user.key_id: "Inactive", new_id: "Active"}
+    assert jobs.warn_old_keys(later) == [rot.source]  # the new key, in 91 days
+    jobs.rotate(rot.source)  # waiting for the grace period: says so, rotates nothing
+    assert rot.stored().access_key_id == new_id and "--finish" in notes.sent[-1][1]
+    rot.assert_no_secret_written(*(t + m for t, m in notes.sent))
