@@ -99,6 +99,7 @@ class Rotation:
         creds = self.stored()
         assert self.iam_keys() == {creds.access_key_id: "Active"}
         assert creds.access_key_id != not_id
+        assert self.keys.index()[self.source]["key_id"] == creds.access_key_id
         assert self.works(creds.access_key_id, creds.secret_access_key)
         assert not self.keys.get_aside("new", self.source)
         assert not self.keys.get_aside("old", self.source)

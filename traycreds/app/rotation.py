@@ -222,8 +222,10 @@ class Rotator:
                 raise KeyRotationError("The keyring did not return the old key just set "
                                        "aside; nothing was switched. Try again.")
             CHECKPOINT("old-aside")
-            self._keys.put(self.source, new)
-            CHECKPOINT("switched")
+        # Again when already switched: a crash between the keyring's write and the index's
+        # (KeyStore.put) left the index naming the old key id.
+        self._keys.put(self.source, new)
+        CHECKPOINT("switched")
         if self._keys.get(self.source).access_key_id != rotation.new_key_id:
             raise KeyRotationError(f"The keyring did not return the new key stored as "
                                    f"{self.source!r}. Run 'traycreds keys rotate "
