@@ -183,15 +183,18 @@ class KeyStore:
                                f"Remove and add it again: 'traycreds keys remove {source}' then "
                                f"'traycreds keys add {source}'.") from None
 
-    def put(self, source: str, creds: Credentials) -> None:
+    def _write(self, entry: str, creds: Credentials, what: str) -> None:
         payload = json.dumps({"v": 1, "id": creds.access_key_id,
                               "secret": creds.secret_access_key})
         backend = self.backend
         check_size(backend, payload)
         try:
-            backend.set_password(SERVICE, source, payload)
+            backend.set_password(SERVICE, entry, payload)
         except Exception as exc:
-            raise _translate(exc, f"store the key {source!r}") from None
+            raise _translate(exc, f"store {what}") from None
+
+    def put(self, source: str, creds: Credentials) -> None:
+        self._write(source, creds, f"the key {source!r}")
         index = self.index()
         index[source] = {"key_id": creds.access_key_id,
                          "added": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -222,3 +225,35 @@ class KeyStore:
 
     def _write_index(self, index: dict[str, dict[str, str]]) -> None:
         write_atomic(self._index_path, json.dumps(index, indent=2, sort_keys=True))
+
+    # A rotation's keys beside a source's own entry (app/rotation.py): the new key until it
+    # is proven, the old one until IAM deletes it. Not in the index (``keys list`` shows
+    # sources); the names hold ':', which no source name may (core/keys.py), so they never
+    # collide with one.
+    @staticmethod
+    def aside_entry(kind: str, source: str) -> str:
+        return f"rotation-{kind}:{source}"
+
+    def put_aside(self, kind: str, source: str, creds: Credentials) -> None:
+        self._write(self.aside_entry(kind, source), creds, f"the {kind} key of {source!r}")
+
+    def get_aside(self, kind: str, source: str) -> Credentials | None:
+        entry = self.aside_entry(kind, source)
+        try:
+            raw = self.backend.get_password(SERVICE, entry)
+        except KeyringError:
+            raise
+        except Exception as exc:
+            raise _translate(exc, f"read the {kind} key of {source!r}") from None
+        try:
+            data = json.loads(raw) if raw is not None else None
+            return None if data is None else Credentials(data["id"], data["secret"])
+        except (ValueError, KeyError, TypeError):
+            return None  # not ours: as if absent (rotation then rolls back or stops)
+
+    def drop_aside(self, kind: str, source: str) -> None:
+        try:
+            self.backend.delete_password(SERVICE, self.aside_entry(kind, source))
+        except Exception as exc:
+            if type(exc).__name__ != "PasswordDeleteError":
+                raise _translate(exc, f"remove the {kind} key of {source!r}") from None

@@ -142,6 +142,13 @@ class Engine:
         check_shapes(key)
         return key
 
+    def source_mfa_session(self, source: str, serial: str, asked: str) -> Credentials:
+        """An MFA session of the stored key, for IAM calls a policy guards with MFA (key
+        rotation): the same session, code prompt and used-code memory as roles get."""
+        generation = self._generation(source)
+        key = self._source(source, generation)
+        return self._mfa_session(source, key, serial, None, asked, generation)
+
     def forget(self, name: str | None = None) -> None:
         """Drop held temporary credentials (one role, or all with MFA sessions and keys)."""
         with self._guard:
@@ -237,7 +244,7 @@ class Engine:
                 self._keep(self._sources, source, key, source, generation)
             return key
 
-    def _mfa_session(self, source: str, key: Credentials, serial: str, role: Role,
+    def _mfa_session(self, source: str, key: Credentials, serial: str, role: Role | None,
                      asked: str, generation: int) -> Credentials:
         slot = (source, serial)
         with self._lock(("mfa", slot)):

@@ -29,7 +29,11 @@ def cmd_keys(args: argparse.Namespace, ctx: Context) -> int:
         rows = [[name, entry.get("key_id", "?"), entry.get("added", "?"),
                  ", ".join(sorted(users.get(name, []))) or "-"]
                 for name, entry in sorted(index.items())]
-        if rows:
+        if rows and not getattr(args, "no_age", True):
+            from traycreds.cli.rotate import age_table
+
+            out(age_table(ctx, users))
+        elif rows:
             out(text.table(["NAME", "KEY ID", "ADDED", "USED BY"], rows))
         for name in sorted(set(users) - set(index)):
             sys.stderr.write(f"traycreds: note: roles {', '.join(sorted(users[name]))} use key "
@@ -37,6 +41,10 @@ def cmd_keys(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     if args.keys_command == "import":
         return _import_key(args, ctx)
+    if args.keys_command == "rotate":
+        from traycreds.cli.rotate import cmd_rotate
+
+        return cmd_rotate(args, ctx, _tell_tray_key_changed)
     source = check_source_name(args.source)
     if args.keys_command == "remove":
         if not ctx.keys.remove(source):

@@ -111,7 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="the section of ~/.aws/credentials holding the key")
     p.add_argument("--no-verify", action="store_true",
                    help="do not check the key with GetCallerIdentity first")
-    ksub.add_parser("list", help="show stored keys (names and key ids, never secrets)")
+    p = ksub.add_parser("list", help="show stored keys (names and key ids, never secrets)")
+    p.add_argument("--no-age", action="store_true",
+                   help="do not ask IAM for each key's age and last use")
+    p = ksub.add_parser("rotate", help="replace a stored key with a new one from IAM "
+                                       "(crash-safe; the old key is deactivated, then deleted)")
+    p.add_argument("source", help="the stored key's name")
+    p.add_argument("--delete-now", action="store_true",
+                   help="delete the old key at once instead of after rotation_grace_hours")
+    p.add_argument("--finish", action="store_true",
+                   help="only finish a rotation under way: delete its inactive old key now")
     p = ksub.add_parser("remove", help="delete a stored key from the keyring")
     p.add_argument("source")
 

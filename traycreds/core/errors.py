@@ -138,3 +138,16 @@ class BadResponseError(TraycredsError):
 
     title = "STS answered with something that is not an STS response"
     exit_code = ExitCode.BAD_RESPONSE
+
+
+class KeyRotationError(TraycredsError):
+    """An access key rotation stopped (app/rotation.py): the message says what was changed,
+    if anything, and what to do."""
+
+    title = "Access key not rotated"
+
+
+class NoSuchKeyError(TraycredsError):
+    """IAM does not know the access key (or user) named: a delete already done, say."""
+
+    title = "No such access key"

@@ -241,3 +241,10 @@ def icon_status(state: AppState, now: datetime) -> Status:
     if shown is None:
         return Status.IDLE
     return state.status(shown.name, now)
+
+
+def rotation_items(sources: tuple[str, ...]) -> tuple[Item, ...]:
+    """"Rotate access key NAME" for each key the tray found too old (core/rotation.py's
+    keys_to_warn); the tray adds them above APP_ITEMS and runs app/keyrotation.rotate_job."""
+    return tuple(Item(f"Rotate access key {name}", Action("rotate-key", role=name))
+                 for name in sources)

@@ -57,6 +57,10 @@ STS_TIMEOUT_RANGE = (5, 120)  # 120: under the 180 s a CLI waits for the tray's 
 # file the dialog shows can always be saved again and the dialog writes nothing the file refuses.
 MAX_WARN_MINUTES = 24 * 60  # a warning earlier than a day before expiry says nothing
 MAX_CLEAR_SECONDS = 3600
+# Access keys (core/rotation.py): warn about a key this many days old; keep the old key
+# inactive this many hours after a rotation before deleting it (0: delete at once).
+KEY_WARN_AGE_RANGE = (1, 3650)
+ROTATION_GRACE_RANGE = (0, 720)
 _SEPARATORS = re.compile(r"[\s,;]+")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits: no '1e3', no full-width digits
 
@@ -71,6 +75,8 @@ SETTINGS_TEMPLATE = f'''\
 # clipboard_clear_seconds = 45    # 0 = never clear; at most {MAX_CLEAR_SECONDS}
 # sts_timeout_seconds = 30        # give up on an STS call after this (5 to 120)
 # window_static_keys = false      # windows opened from the tray also get static keys
+# key_warn_age_days = 90          # warn about access keys this old (1 to 3650)
+# rotation_grace_hours = 24       # after a rotation, delete the old key this late (0 to 720)
 
 # [roles.prod-admin]              # presentation for a role in ~/.aws/config
 # label = "Production admin"
@@ -101,6 +107,8 @@ class AppSettings:
     # Not in the file: the OS decides (autostart entry, Run key, LaunchAgent). Settings...
     # shows and changes it alongside the rest.
     start_at_login: bool = False
+    key_warn_age_days: int = 90
+    rotation_grace_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,17 @@ def _sts_timeout(raw: dict[str, Any], base: AppSettings, path: str,
                 f"to {high}.", "For example: sts_timeout_seconds = 30 (the default).")
     )
     return base.sts_timeout_seconds
+
+
+def _whole_number(raw: dict[str, Any], key: str, limits: tuple[int, int], default: int,
+                  path: str, problems: list[Problem]) -> int:
+    value = raw.get(key, default)
+    low, high = limits
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    problems.append(Problem(path, None, f"[app] {key} must be a whole number from {low} to "
+                            f"{high}.", f"For example: {key} = {default} (the default)."))
+    return default
 
 
 def warn_minutes_ok(value: object) -> bool:
@@ -268,6 +287,10 @@ def _app(raw: Any, path: str, problems: list[Problem]) -> AppSettings:
         warn_before_minutes=warn,
         clipboard_clear_seconds=clear,
         sts_timeout_seconds=sts_timeout,
+        key_warn_age_days=_whole_number(raw, "key_warn_age_days", KEY_WARN_AGE_RANGE,
+                                        base.key_warn_age_days, path, problems),
+        rotation_grace_hours=_whole_number(raw, "rotation_grace_hours", ROTATION_GRACE_RANGE,
+                                           base.rotation_grace_hours, path, problems),
         **flags,
     )
 
