@@ -23,6 +23,14 @@ class QuietDialogs:
     def ask_settings(self, current: AppSettings) -> AppSettings | None:
         return None
 
+    agree = False  # the answer to confirm(); a subclass or a test sets it
+    confirmed: list[str] | None = None  # the headings asked, once a test wants them kept
+
+    def confirm(self, heading: str, text: str, ok_text: str) -> bool:
+        if self.confirmed is not None:
+            self.confirmed.append(heading)
+        return self.agree
+
     def show_about(self, text: str) -> None:
         pass
 

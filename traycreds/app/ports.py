@@ -26,6 +26,10 @@ class Dialogs(Protocol):
         """Edited settings, or None when cancelled."""
         ...
 
+    def confirm(self, heading: str, text: str, ok_text: str) -> bool:
+        """True when the person agrees (the ``ok_text`` button); False when they decline."""
+        ...
+
     def show_about(self, text: str) -> None: ...
 
 

@@ -4,7 +4,8 @@ Tk is not thread-safe, so one UI thread owns it (``ui``): it creates ``tkinter.T
 (withdrawn, never shown), polls a queue every 50 ms and builds each requested window. A worker
 posts a request and blocks on a Future until the person answers. ``stop()`` ends the UI
 thread; every question still open or queued then raises CancelledError in its caller. Each
-dialog has its module (``mfa``, ``newkey``, ``settings``, ``about``), built from ``widgets``.
+dialog has its module (``mfa``, ``newkey``, ``settings``, ``confirm``, ``about``), built
+from ``widgets``.
 
 tkinter is imported only inside the UI thread, so importing this package costs nothing and a
 Python without Tk fails only when a dialog is asked for.
@@ -19,6 +20,7 @@ with its traceback: a traceback keeps the frames, and so the widgets, alive in w
 """
 
 from traycreds.tray.dialogs.about import ABOUT_TITLE
+from traycreds.tray.dialogs.confirm import CONFIRM_TITLE
 from traycreds.tray.dialogs.mfa import MFA_TITLE
 from traycreds.tray.dialogs.newkey import NEW_KEY_TITLE
 from traycreds.tray.dialogs.settings import SETTINGS_TITLE
@@ -26,6 +28,7 @@ from traycreds.tray.dialogs.ui import IDLE_EXIT_S, DialogsUnavailableError, TkDi
 
 __all__ = [
     "ABOUT_TITLE",
+    "CONFIRM_TITLE",
     "IDLE_EXIT_S",
     "MFA_TITLE",
     "NEW_KEY_TITLE",

@@ -22,6 +22,7 @@ from traycreds.core.keys import NewKey
 from traycreds.core.models import MfaRequest
 from traycreds.core.settings import AppSettings
 from traycreds.tray.dialogs.about import about_window
+from traycreds.tray.dialogs.confirm import confirm_dialog
 from traycreds.tray.dialogs.mfa import mfa_dialog
 from traycreds.tray.dialogs.newkey import new_key_dialog
 from traycreds.tray.dialogs.settings import settings_dialog
@@ -285,6 +286,14 @@ class TkDialogs:
             return None
         assert isinstance(settings, AppSettings)
         return settings
+
+    def confirm(self, heading: str, text: str, ok_text: str) -> bool:
+        """True when the person presses ``ok_text``; False when they decline."""
+        try:
+            return bool(self._ask(lambda ui, future: confirm_dialog(ui, future, heading, text,
+                                                                    ok_text)))
+        except CancelledError:
+            return False
 
     def show_about(self, text: str) -> None:
         """Open (or raise) the About window; returns at once."""
