@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,9 +30,12 @@ from traycreds.adapters.iam import BotoIam
 from traycreds.adapters.keystore import KeyStore
 from traycreds.app import keyrotation
 from traycreds.app.context import Context
+from traycreds.app.keycare import KeyCare
 from traycreds.app.rotationjobs import RotationJobs
 from traycreds.core.errors import AccessDeniedError
+from traycreds.core.menu import APP_ITEMS, build_menu
 from traycreds.core.models import Credentials, MfaRequest, utc_now
+from traycreds.core.state import AppState
 
 pytestmark = pytest.mark.usefixtures("secret_service")
 
@@ -285,4 +289,40 @@ def test_tray_jobs_warn_once_rotate_and_recover_at_start(
     assert jobs.warn_old_keys(later) == [rot.source]  # the new key, in 91 days
     jobs.rotate(rot.source)  # waiting for the grace period: says so, rotates nothing
     assert rot.stored().access_key_id == new_id and "--finish" in notes.sent[-1][1]
+    rot.assert_no_secret_written(*(t + m for t, m in notes.sent))
+
+
+def test_the_tray_lists_the_stored_keys_marks_the_old_and_asks_before_rotating(
+        rot: Rotation, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM"):
+        monkeypatch.setenv(name, rot.env[name])
+    state = AppState()
+
+    def update(change: Any) -> None:
+        nonlocal state
+        state = change(state)
+
+    dialogs, notes = QuietDialogs(), RecordedNotes()
+    dialogs.confirmed = []
+    with ThreadPoolExecutor(1) as pool:
+        care = KeyCare(dialogs, notes, lambda: Context(env=dict(os.environ)), update,
+                       pool.submit)
+        care.start(first_check=3600)  # lists at once; IAM is asked only later
+        try:
+            assert state.access_keys == {rot.source: None}
+            care.check(utc_now() + timedelta(days=100))
+            assert state.access_keys == {rot.source: 100}
+            assert notes.sent[-1][0] == f"Access key {rot.source} is 100 days old"
+            assert build_menu(state, utc_now())[-len(APP_ITEMS) - 1].label == (
+                "⚠ Rotate access key")
+            care.rotate(rot.source)  # the person says no: nothing happens
+            assert dialogs.confirmed == [f"Rotate access key {rot.source}?"]
+            assert rot.iam_keys() == {rot.user.key_id: "Active"}
+            dialogs.agree = True
+            care.rotate(rot.source)
+            assert notes.sent[-1][0] == f"Access key {rot.source} rotated"
+            assert rot.stored().access_key_id != rot.user.key_id
+            assert state.access_keys == {rot.source: None}  # the new key is young
+        finally:
+            care.stop()
     rot.assert_no_secret_written(*(t + m for t, m in notes.sent))

@@ -11,9 +11,11 @@ import pytest
 
 from traycreds.adapters import rotjournal
 from traycreds.core.errors import FileError
-from traycreds.core.menu import Action, rotation_items
+from traycreds.core.menu import Action, build_menu, rotation_items
+from traycreds.core.models import Role
 from traycreds.core.rotation import KeyAge, Rotation, keys_to_warn, parse_journal, strays
 from traycreds.core.settings import parse_settings
+from traycreds.core.state import AppState
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -64,7 +66,24 @@ def test_an_old_key_is_warned_about_once_and_its_successor_anew() -> None:
     assert keys_to_warn([old], 90, {"me": key_id(1)}, NOW) == []
     rotated = KeyAge("me", key_id(9), NOW - timedelta(days=95))
     assert keys_to_warn([rotated], 90, {"me": key_id(1)}, NOW) == [rotated]
-    assert rotation_items(("me",))[0].action == Action("rotate-key", role="me")
+
+
+def test_the_menu_offers_every_stored_key_and_marks_the_old_ones() -> None:
+    assert rotation_items({}) == ()
+    (fresh,) = rotation_items({"me": None})
+    assert fresh.label == "Rotate access key"
+    assert [(c.label, c.action) for c in fresh.children] == [
+        ("me", Action("rotate-key", role="me"))]
+    (marked,) = rotation_items({"work": 120, "me": None})
+    assert marked.label == "⚠ Rotate access key"
+    assert [(c.label, c.action) for c in marked.children] == [
+        ("me", Action("rotate-key", role="me")),
+        ("work (120 days old)", Action("rotate-key", role="work"))]
+    role = Role(name="prod", role_arn="arn:aws:iam::111122223333:role/Admin", source="me",
+                origin="test")
+    menu = build_menu(AppState(roles=(role,), access_keys={"me": 95}), NOW)
+    assert [i.label for i in menu if i.children and "Rotate" in i.label] == [
+        "⚠ Rotate access key"]
 
 
 def test_rotation_settings_and_their_limits() -> None:

@@ -120,11 +120,14 @@ def key_ages(ctx: Context, now: datetime | None = None) -> list[KeyAge]:
     return found
 
 
-def due_warnings(ctx: Context, now: datetime | None = None) -> list[KeyAge]:
-    """Keys older than the setting not warned about before; remembered as warned now."""
+def due_warnings(ctx: Context, now: datetime | None = None,
+                 ages: list[KeyAge] | None = None) -> list[KeyAge]:
+    """Keys older than the setting not warned about before (of ``ages``, else asked now);
+    remembered as warned now."""
     now = now or utc_now()
     warned = rotjournal.load_warned()
-    due = keys_to_warn(key_ages(ctx, now), ctx.settings.app.key_warn_age_days, warned, now)
+    ages = key_ages(ctx, now) if ages is None else ages
+    due = keys_to_warn(ages, ctx.settings.app.key_warn_age_days, warned, now)
     if due:
         warned.update({age.source: age.key_id for age in due})
         rotjournal.save_warned(warned)

@@ -134,3 +134,12 @@ def signin_url(issued: IssuedCredentials, destination: str, duration: int | None
     query = console.signin_token_query(
         issued, console.session_duration(duration, chained=issued.chained))
     return console.login_url(url, outside.fetch_signin_token(url, query), destination)
+
+
+def open_console_in_browser(issued: IssuedCredentials) -> None:
+    """The tray's "Open AWS console as ROLE": the default destination in the browser, through
+    the private page (adapters/console.py), which a timer in this long-lived process removes."""
+    from traycreds.adapters.console import open_in_browser, remove_later
+    from traycreds.core.console import DEFAULT_DESTINATION
+
+    remove_later(open_in_browser(signin_url(issued, DEFAULT_DESTINATION)), detached=False)

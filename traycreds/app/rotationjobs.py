@@ -16,7 +16,7 @@ from traycreds.app import keyrotation
 from traycreds.app.ports import Dialogs, Notifier
 from traycreds.core.errors import TraycredsError
 from traycreds.core.models import utc_now
-from traycreds.core.rotation import age_days
+from traycreds.core.rotation import KeyAge, age_days
 
 if TYPE_CHECKING:
     from traycreds.app.context import Context
@@ -49,21 +49,41 @@ class RotationJobs:
             self._notifier.notify("Access key rotation", "\n".join(said))
 
     def warn_old_keys(self, now: datetime | None = None) -> list[str]:
-        """Notify once per key older than key_warn_age_days; returns the sources to offer
-        "Rotate access key NAME" for (core/menu.rotation_items)."""
+        """Notify once per key older than key_warn_age_days; returns the sources warned
+        about now."""
         now = now or utc_now()
         try:
             due = keyrotation.due_warnings(self._context(), now)
         except TraycredsError as error:
             log.info("key ages not checked: %s", error.title)
             return []
+        self._notify(due, now)
+        return [age.source for age in due]
+
+    def check_ages(self, now: datetime | None = None) -> dict[str, int | None]:
+        """Every stored key, with its age in days when it is older than key_warn_age_days
+        (else None); the old ones not warned about before are notified, once."""
+        now = now or utc_now()
+        try:
+            ctx = self._context()
+            ages = keyrotation.key_ages(ctx, now)
+            due = keyrotation.due_warnings(ctx, now, ages)
+        except TraycredsError as error:
+            log.info("key ages not checked: %s", error.title)
+            return {}
+        self._notify(due, now)
+        limit = ctx.settings.app.key_warn_age_days
+        return {age.source: (days if age.created is not None
+                             and (days := age_days(age.created, now)) >= limit else None)
+                for age in ages}
+
+    def _notify(self, due: list[KeyAge], now: datetime) -> None:
         for age in due:
             assert age.created is not None
             self._notifier.notify(
                 f"Access key {age.source} is {age_days(age.created, now)} days old",
-                f"Rotate it: 'Rotate access key {age.source}' in the menu, or "
+                f"Rotate it: 'Rotate access key' > {age.source} in the menu, or "
                 f"traycreds keys rotate {age.source}")
-        return [age.source for age in due]
 
     def rotate(self, source: str) -> None:
         said: list[str] = []

@@ -21,10 +21,13 @@ from traycreds.app.context import Context, default_shell
 from traycreds.app.expiry import ExpiryWatch
 from traycreds.app.handover import HandOver
 from traycreds.app.jobs import AppJobs
+from traycreds.app.keycare import KeyCare
 from traycreds.app.ports import Dialogs, Notifier
+from traycreds.app.provider import open_console_in_browser
 from traycreds.app.remembered import Remembered
 from traycreds.app.tokens import TokenRegistry
 from traycreds.app.windows import WindowOpener
+from traycreds.core.document import IssuedCredentials
 from traycreds.core.errors import (
     CancelledError,
     ConfigError,
@@ -92,6 +95,8 @@ class AppService:
                                  context=self._context, notifier=notifier,
                                  clipboard=self._clipboard, remembered=self.remembered,
                                  expiry=self.expiry)
+        self.keycare = KeyCare(dialogs, notifier, self._context, self._update,
+                               self._background, key_changed=self.source_changed)
 
     # -- state ----------------------------------------------------------------------
     @property
@@ -131,6 +136,7 @@ class AppService:
         # worker at the first click that needs them, so an idle tray stays small.
         self.remembered.load()
         self.reload()
+        self.keycare.start()  # finish or roll back a rotation a crash left; check key ages
         if self._context().settings.app.clean_expired:
             self._guarded(self.expiry.clean_expired, None)
 
@@ -196,6 +202,8 @@ class AppService:
             "console": lambda: self.console(action.role or ""),
             "refresh": lambda: self.refresh(action.role or ""),
             "forget": lambda: self.forget(action.role or ""),
+            "rotate-key": lambda: self._background(
+                lambda: self.keycare.rotate(action.role or "")),
             "add-key": lambda: self._background(lambda: self.jobs.add_key(
                 self._source_of(action.role) or "" if action.role else "")),
             "settings": lambda: self._background(self.jobs.edit_settings),
@@ -278,18 +286,12 @@ class AppService:
         return self._role_job(role, job)
 
     def console(self, role: str) -> Future[Any] | None:
-        """The AWS console in the browser as ``role`` (adapters/console.py keeps the URL,
-        a secret, off every command line)."""
+        """The AWS console in the browser as ``role`` (the URL, a secret, kept off every
+        command line: adapters/console.py)."""
         def job() -> None:
-            from traycreds.adapters.console import open_in_browser, remove_later
-            from traycreds.app.provider import signin_url
-            from traycreds.core.console import DEFAULT_DESTINATION
-            from traycreds.core.document import IssuedCredentials
-
             issued = self._issue(role, activate=False)
-            url = signin_url(IssuedCredentials(issued.credentials, chained=issued.chained),
-                             DEFAULT_DESTINATION)
-            remove_later(open_in_browser(url), detached=False)
+            open_console_in_browser(IssuedCredentials(issued.credentials,
+                                                      chained=issued.chained))
 
         return self._role_job(role, job)
 
@@ -334,6 +336,7 @@ class AppService:
         for name in stale:
             self._set_role(name, lambda s: replace(s, error=None))
         log.info("key %r changed; dropped %d role(s) obtained with it", source, len(dropped))
+        self.keycare.relist()
         return dropped
 
     def _source_of(self, role: str) -> str | None:
@@ -382,6 +385,7 @@ class AppService:
             if self._engine is not None:
                 self._engine.forget()
         self.scheduler.stop()
+        self.keycare.stop()
         try:
             self._clipboard.clear_if()
         except TraycredsError as error:

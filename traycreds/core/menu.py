@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -188,9 +189,9 @@ def build_menu(state: AppState, now: datetime,
                 *_info("Add a profile with role_arn to ~/.aws/config, or a [roles.NAME] table "
                        "to the settings file. For example:"),
                 *(Item(f"    {line}", enabled=False) for line in EXAMPLE),
-                SEPARATOR, *APP_ITEMS)
+                SEPARATOR, *rotation_items(state.access_keys), *APP_ITEMS)
     return (_active_item(state, now), SEPARATOR, *role_items(state, now, platform),
-            *_broken_items(state), SEPARATOR, *APP_ITEMS)
+            *_broken_items(state), SEPARATOR, *rotation_items(state.access_keys), *APP_ITEMS)
 
 
 def native_label(label: str, platform: str) -> str:
@@ -243,8 +244,13 @@ def icon_status(state: AppState, now: datetime) -> Status:
     return state.status(shown.name, now)
 
 
-def rotation_items(sources: tuple[str, ...]) -> tuple[Item, ...]:
-    """"Rotate access key NAME" for each key the tray found too old (core/rotation.py's
-    keys_to_warn); the tray adds them above APP_ITEMS and runs app/keyrotation.rotate_job."""
-    return tuple(Item(f"Rotate access key {name}", Action("rotate-key", role=name))
-                 for name in sources)
+def rotation_items(keys: Mapping[str, int | None]) -> tuple[Item, ...]:
+    """"Rotate access key" > each stored key, the ones older than the setting with their age
+    (app/keycare.py asks IAM); the submenu is marked when one is old."""
+    if not keys:
+        return ()
+    children = tuple(Item(name if days is None else f"{name} ({days} days old)",
+                          Action("rotate-key", role=name))
+                     for name, days in sorted(keys.items()))
+    old = any(days is not None for days in keys.values())
+    return (Item(f"{'⚠ ' if old else ''}Rotate access key", children=children),)

@@ -98,6 +98,9 @@ class AppState:
     write_targets: Mapping[str, str] = field(default_factory=dict)
     # role -> how it was last handed over from the tray: a shell's name, or WRITE
     handovers: Mapping[str, str] = field(default_factory=dict)
+    # stored access key -> its age in days when older than key_warn_age_days, else None
+    # (known once the tray has asked IAM: app/keycare.py)
+    access_keys: Mapping[str, int | None] = field(default_factory=dict)
 
     def role(self, name: str) -> Role | None:
         return next((r for r in self.roles if r.name == name), None)
