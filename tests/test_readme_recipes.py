@@ -1,13 +1,14 @@
 """The README's recipes, run as written.
 
-Each ```sh block of the sections "Use", "Open the AWS console", "Credentials profiles",
-"Moving a plaintext key into the keyring" and "Other programs ask the running tray" is read
-from README.md and every line runs, as the text it is (only a trailing ``# comment`` is
-dropped), in a real bash (fish for a line piped into fish's ``source``), with the ```ini
-blocks of "Use" as ``~/.aws/config``, byte for byte. Nothing is substituted: the environment
-is what a user's machine provides (HOME and the AWS files in a temp folder, the desktop's
-Secret Service as the keyring, ``traycreds`` and the AWS CLI on PATH) plus
-``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_STS`` pointing every AWS call at a local moto server.
+Each ```sh block of the sections "Use", "Open the AWS console", "Rotating access keys",
+"Credentials profiles", "Moving a plaintext key into the keyring" and "Other programs ask
+the running tray" is read from README.md and every line runs, as the text it is (only a
+trailing ``# comment`` is dropped), in a real bash (fish for a line piped into fish's
+``source``), with the ```ini blocks of "Use" as ``~/.aws/config``, byte for byte. Nothing is
+substituted: the environment is what a user's machine provides (HOME and the AWS files in a
+temp folder, the desktop's Secret Service as the keyring, ``traycreds`` and the AWS CLI on
+PATH) plus ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_STS`` pointing every AWS call at a
+local moto server.
 
 Each command must match one entry of EXPECTATIONS, which checks the outcome the README
 promises for it (a comment on the line such as ``[NAME] in ~/.aws/credentials`` is read as
@@ -430,6 +431,57 @@ def console(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
     return []
 
 
+def _keys_of(machine: Machine) -> dict[str, str]:
+    """The README user's access keys in IAM: id -> Active or Inactive."""
+    iam = machine.moto.server.iam()
+    user = machine.moto.user_arn.rsplit("/", 1)[1]
+    return {k["AccessKeyId"]: k["Status"]
+            for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+
+
+def _stored_key(machine: Machine, source: str) -> tuple[str, str]:
+    from traycreds.adapters import paths
+    from traycreds.adapters.keystore import KeyStore
+
+    creds = KeyStore(paths.data_dir() / "sources.json").get(source)
+    return creds.access_key_id, creds.secret_access_key
+
+
+def keys_rotate(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
+    """`keys rotate NAME [--finish | --delete-now]`: the keyring holds a key IAM has Active
+    that works at STS; the old key is Inactive (plain), or gone (--finish, --delete-now)."""
+    source, option = match.group("source"), match.group("option")
+    before, _ = _stored_key(machine, source)
+    result = machine.run(step.command, stdin="")
+    if result.returncode != 0:
+        return [outcome(result)]
+    key_id, secret = _stored_key(machine, source)
+    keys = _keys_of(machine)
+    if option == "--finish":
+        wanted = {key_id: "Active"}
+    elif option == "--delete-now":
+        wanted = {key_id: "Active"} if key_id != before else {}
+    else:
+        wanted = {key_id: "Active", before: "Inactive"} if key_id != before else {}
+    if keys != wanted:
+        return [f"IAM holds {keys}, the README promises {wanted or 'a new key'}:\n"
+                f"{outcome(result)}"]
+    if caller_arn(key_id, secret, None, machine.moto) != machine.moto.user_arn:
+        return ["the stored key does not work at STS"]
+    return []
+
+
+def keys_list(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
+    """`keys list`: each stored key with its id, age and last use."""
+    result = machine.run(step.command, stdin="")
+    key_id, _ = _stored_key(machine, "me")
+    header = result.stdout.splitlines()[0] if result.stdout else ""
+    if result.returncode != 0 or key_id not in result.stdout or not all(
+            column in header for column in ("AGE", "LAST USED")):
+        return [f"no key id, age and last use:\n{outcome(result)}"]
+    return []
+
+
 def written_section(step: Step) -> str | None:
     """The section a `write` line promises in its comment: "[NAME] in ~/.aws/credentials"."""
     found = re.search(r"\[([^\]\s]+)\]", step.comment)
@@ -586,6 +638,9 @@ EXPECTATIONS = [
     Expectation(r"aws --profile (?P<profile>\S+) (?P<args>.+)", aws_cli),
     Expectation(r"traycreds keys import (?P<source>\S+)", keys_import),
     Expectation(r"traycreds setup-profiles (?P<roles>\S+)", setup_profiles),
+    Expectation(r"traycreds keys rotate (?P<source>\S+)(?: (?P<option>--finish|--delete-now))?",
+                keys_rotate),
+    Expectation(r"traycreds keys list", keys_list),
 ]
 
 
@@ -703,6 +758,23 @@ def test_open_the_aws_console(machine: Machine, tmp_path: Path) -> None:
         assert stand_in.requests, "the federation endpoint was never asked"
 
 
+def test_rotating_access_keys(aws_env: AwsEnv, artifacts: Path, tmp_path: Path) -> None:
+    """On a moto of its own, with IAM auth on: rotation replaces the README user's key,
+    which the other recipes share."""
+    server = MotoSts.start(artifacts / "moto-readme-rotation", account_id=ACCOUNT)
+    try:
+        user = server.make_user(USER)
+        server.allow(user, ["iam:CreateAccessKey", "iam:UpdateAccessKey",
+                            "iam:DeleteAccessKey", "iam:ListAccessKeys",
+                            "iam:GetAccessKeyLastUsed"], "*")
+        machine = Machine(aws_env, Moto(server, user.arn, user.key, ""), tmp_path / "run")
+        added = machine.run("traycreds keys add me", stdin=f"{user.key[0]}\n{user.key[1]}\n")
+        assert added.returncode == 0, outcome(added)
+        run_steps(machine, "Rotating access keys")
+    finally:
+        server.stop()
+
+
 @pytest.mark.usefixtures("desktop")
 def test_credentials_profiles(machine: Machine) -> None:
     """Its first route (setup-profiles) is served by the tray, which asks for prod-admin's
@@ -748,8 +820,8 @@ def _answer_mfa_dialog(caller: subprocess.Popen[str]) -> None:
 
 def _not_runnable() -> list[tuple[Step, str]]:
     found = []
-    for title in ("Use", "Open the AWS console", "Credentials profiles",
-                  "Moving a plaintext key into the keyring",
+    for title in ("Use", "Open the AWS console", "Rotating access keys",
+                  "Credentials profiles", "Moving a plaintext key into the keyring",
                   "Other programs ask the running tray"):
         for step in steps(title):
             found += [(step, why) for pattern, why in NOT_RUNNABLE.items()
