@@ -34,6 +34,15 @@ def test_every_error_class_has_a_documented_exit_code() -> None:
 # Each bullet of the Security section, by a phrase it contains, and the tests that prove it.
 # The numbers it states are read from the text and compared with the code's constants.
 SECURITY_PROOFS: dict[str, list[str]] = {
+    "The console sign-in URL signs in whoever opens it": [
+        "test_console.py::test_the_browser_gets_a_private_file_never_the_secret_url",
+        "test_console.py::test_print_prints_the_url_and_warns",
+        "test_console.py::test_windows_shell_gets_the_page_never_the_url",
+        "test_console.py::test_only_https_or_loopback_federation_urls",
+        "test_console.py::test_a_page_whose_remover_never_ran_is_swept_by_the_next_opening"],
+    "A key rotation's journal holds key ids": [
+        "test_key_rotation.py::test_a_kill_at_any_step_is_finished_or_rolled_back",
+        "test_key_rotation.py::test_rotation_replaces_the_key_everywhere"],
     "Long-term keys only in the OS keyring": [
         "test_keystore.py", "test_cli.py"],
     "No secret in a log line": ["test_cli.py"],
