@@ -108,14 +108,22 @@ def grace_over(rotation: Rotation, grace: timedelta, now: datetime) -> bool:
     return rotation.deactivated_at is not None and now - rotation.deactivated_at >= grace
 
 
+CLOCK_SLACK = timedelta(minutes=1)  # between this machine's clock and IAM's
+CREATE_WINDOW = timedelta(seconds=120)  # the longest an IAM call may take (sts_timeout_seconds)
+
+
 def strays(rotation: Rotation, keys: Iterable[tuple[str, datetime | None]],
            keep: Iterable[str]) -> list[str]:
-    """Keys a crash before ``created`` may have left in IAM: made after the rotation began
-    (a minute of clock difference allowed), neither the old key nor one we still hold."""
+    """Keys a crash before ``created`` may have left in IAM: made while our CreateAccessKey
+    could have been under way (from the rotation's start until its longest deadline, 120 s,
+    with a minute of clock difference either side), neither the old key nor one we still
+    hold. A key made later is someone's own (say, made by hand after the crash): never ours
+    to delete."""
     kept = {rotation.old_key_id, *keep}
-    since = rotation.started - timedelta(minutes=1)
+    since = rotation.started - CLOCK_SLACK
+    until = rotation.started + CREATE_WINDOW + CLOCK_SLACK
     return [key_id for key_id, created in keys
-            if key_id not in kept and created is not None and created >= since]
+            if key_id not in kept and created is not None and since <= created <= until]
 
 
 @dataclass(frozen=True)
