@@ -138,3 +138,9 @@ class BadResponseError(TraycredsError):
 
     title = "STS answered with something that is not an STS response"
     exit_code = ExitCode.BAD_RESPONSE
+
+
+class SsoSignInRequiredError(ExpiredTokenError):
+    """IAM Identity Center: no usable token for the session (never signed in, expired, revoked)."""
+
+    title = "Sign in to IAM Identity Center"
