@@ -87,6 +87,7 @@ class SsoStandIn:
         self.interval = 1
         self.token_expires_in = 3600
         self.issue_refresh_tokens = True
+        self.enforce_interval = True  # answer slow_down to polls sooner than the interval
         self.page_size = 2  # small, so clients must follow nextToken
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -222,7 +223,7 @@ class SsoStandIn:
 
     def _poll(self, code: str, device: Device) -> tuple[int, dict[str, Any], str | None]:
         now = time.time()
-        too_soon = now - device.last_poll < device.interval - 0.2
+        too_soon = self.enforce_interval and now - device.last_poll < device.interval - 0.2
         device.last_poll = now
         if now > device.expires:
             return self._oidc_error("ExpiredTokenException", "expired_token",

@@ -14,6 +14,7 @@ from traycreds.cli import (
     files,
     keys,
     roles,
+    sso,
     traycontrol,
 )
 
@@ -36,6 +37,7 @@ COMMANDS: dict[str, Command] = {
     "reload": traycontrol.cmd_reload,
     "quit": traycontrol.cmd_quit,
     **admin.COMMANDS,
+    **sso.COMMANDS,
 }
 
 
