@@ -145,6 +145,7 @@ class SsoSetup:
         self.account = self.role_arn.split(":")[4]
         sso.add_account(self.account, "Sandbox", [ROLE, "ReadOnly"])
         sso.add_account("210987654321", "Production", ["ReadOnly"])
+        sso.add_account("333333333333", "Audit", ["SecurityAudit"])
 
         def hand_out(account: str, role: str) -> dict[str, Any]:
             answer = moto.sts(user.key_id, user.secret).assume_role(
@@ -269,7 +270,8 @@ def test_sso_roles_lists_accounts_and_roles_with_a_cache(setup: SsoSetup) -> Non
     first = traycreds(setup.env, "sso-roles", SESSION, "--json")
     assert first.returncode == 0, first.stderr
     listed = {a["account_name"]: a["roles"] for a in json.loads(first.stdout)}
-    assert listed == {"Sandbox": ["DevAccess", "ReadOnly"], "Production": ["ReadOnly"]}
+    assert listed == {"Sandbox": ["DevAccess", "ReadOnly"], "Production": ["ReadOnly"],
+                      "Audit": ["SecurityAudit"]}
     calls = setup.sso.operations().count("accounts")
     assert calls == 2  # two pages: the stand-in pages by two, so nextToken is followed
     traycreds(setup.env, "sso-roles", SESSION)
