@@ -251,6 +251,29 @@ def test_login_then_the_aws_cli_uses_the_token(setup: SsoSetup) -> None:
     assert logout.returncode == 0 and not _token_file(setup.home).exists()
 
 
+FAKE_BROWSER = """
+import json, sys, urllib.parse, urllib.request
+url = sys.argv[1]
+open(sys.argv[2], "w").write(url)
+split = urllib.parse.urlsplit(url)
+code = urllib.parse.parse_qs(split.query)["user_code"][0]
+body = json.dumps({"userCode": code}).encode()
+urllib.request.urlopen(urllib.request.Request(
+    f"{split.scheme}://{split.netloc}/stand-in/approve", data=body, method="POST"), timeout=5)
+"""
+
+
+def test_login_opens_the_browser_named_by_BROWSER(setup: SsoSetup, tmp_path: Path) -> None:
+    """The fake browser approves the code it was opened with, as the person would."""
+    script, seen = tmp_path / "browser.py", tmp_path / "opened.txt"
+    script.write_text(FAKE_BROWSER)
+    env = dict(setup.env, BROWSER=f"{sys.executable} {script} %s {seen}")
+    result = traycreds(env, "login", SESSION)
+    assert result.returncode == 0, result.stderr
+    assert seen.read_text().startswith(f"{setup.sso.url}/stand-in/device?user_code=")
+    assert _token_file(setup.home).exists()
+
+
 def test_sso_role_exported_to_bash(setup: SsoSetup) -> None:
     require_program("bash", "exported lines run in bash")
     setup.write_cli_token()
