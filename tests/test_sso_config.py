@@ -4,11 +4,17 @@ and the token cache's file names and fields as botocore reads them (pure Python)
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
+from traycreds.adapters.keystore import KeyStore
+from traycreds.adapters.sts import BotoSts
+from traycreds.app.engine import Engine
+from traycreds.app.sources import by_profile
 from traycreds.core.awsconfig import read_profiles
+from traycreds.core.models import Credentials
 from traycreds.core.roles import CHAINED_MAX_DURATION, build_catalog, resolve_chain
 from traycreds.core.settings import Settings
 from traycreds.core.sso import (
@@ -122,3 +128,27 @@ def test_a_token_round_trips_and_hostile_ones_are_refused() -> None:
                 {**data, "accessToken": "x" * 9000}, [data]):
         with pytest.raises(ValueError):
             parse_token(bad)
+
+
+class _Root:
+    """An IAM Identity Center root's port: role credentials, as GetRoleCredentials gives."""
+
+    def role_credentials(self, target: object) -> Credentials:
+        return Credentials("ASIA" + "ROOTEXAMPLE12345", "s" * 40, "t" * 200,
+                           datetime.now(timezone.utc) + timedelta(hours=1))
+
+
+def test_mfa_after_an_sso_root_goes_with_assume_role(sts_errors: Any, tmp_path: Any) -> None:
+    """GetSessionToken refuses role credentials, so the code is AssumeRole's own."""
+    profiles, _ = read_profiles(CONFIG.replace(
+        "duration_seconds = 7200", "mfa_serial = arn:aws:iam::444455556666:mfa/me\n"
+        f"endpoint_url = {sts_errors.url}"), "config")
+    sessions, _ = read_sso_sessions(CONFIG, "config")
+    catalog = build_catalog(profiles, Settings(path="settings.toml"), [], sessions)
+    keys = KeyStore(tmp_path / "sources.json")
+    engine = Engine(catalog, keys, BotoSts(), lambda request: "123456", env={},
+                    sources=by_profile(catalog.roles, keys, _Root()))
+    engine.issue("deep")
+    assert [(r.action, r.params.get("SerialNumber"), r.params.get("TokenCode"))
+            for r in sts_errors.requests] == [
+        ("AssumeRole", "arn:aws:iam::444455556666:mfa/me", "123456")]
