@@ -227,11 +227,11 @@ build_bundle() {
     win_pip "$venv/bin/python" wheel -q --no-deps -w "$build/wheel" "$build/src"
     unpack_wheels "$venv/bin/python" "$build/wheel" "$bundle/lib"
     unpack_wheels "$venv/bin/python" "$downloads/wheels" "$bundle/lib"
-    # botocore carries the models of ~400 AWS services; traycreds calls STS (and the demo
-    # IAM): the rest is most of the bundle's size. Its top-level files (endpoints,
-    # partitions, retry rules) stay.
+    # botocore carries the models of ~400 AWS services; traycreds calls STS, IAM Identity
+    # Center's sso-oidc and sso portal (and the demo IAM): the rest is most of the bundle's
+    # size. Its top-level files (endpoints, partitions, retry rules) stay.
     find "$bundle/lib/botocore/data" -mindepth 1 -maxdepth 1 -type d \
-        ! -name sts ! -name iam -exec rm -rf {} +
+        ! -name sts ! -name iam ! -name sso ! -name sso-oidc -exec rm -rf {} +
     # Console-script stubs from *.data/scripts (pip would write .exe launchers instead).
     find "$bundle/lib" -maxdepth 1 -name '*.data' -exec rm -rf {} +
     compile_lib

@@ -17,10 +17,13 @@ from traycreds.core.errors import ConfigError
 from traycreds.core.models import Problem
 from traycreds.core.roles import Catalog, build_catalog
 from traycreds.core.settings import Settings, parse_settings
+from traycreds.core.sso import read_sso_sessions
 
 if TYPE_CHECKING:
     from traycreds.adapters.keystore import KeyStore
     from traycreds.app.engine import Engine, MfaPrompt
+    from traycreds.app.sources import SourceChooser
+    from traycreds.app.sso import IdentityCenter
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,8 @@ def load_catalog(settings: Settings, problems: list[Problem]) -> Catalog:
     config_path = paths.aws_config_file()
     text = _read(config_path, paths.AWS_FILE_LIMIT)
     profiles, found = read_profiles(text or "", str(config_path))
-    catalog = build_catalog(profiles, settings, problems + found)
+    sessions, bad_sessions = read_sso_sessions(text or "", str(config_path))
+    catalog = build_catalog(profiles, settings, problems + found + bad_sessions, sessions)
     for problem in catalog.problems:
         log.warning("config problem: %s", problem.describe())
     return catalog
@@ -66,6 +70,7 @@ class Context:
     _settings: tuple[Settings, list[Problem]] | None = None
     _catalog: Catalog | None = None
     _keys: KeyStore | None = None
+    _sso: IdentityCenter | None = None
 
     @property
     def settings(self) -> Settings:
@@ -97,4 +102,13 @@ class Context:
 
         deadline = sts_deadline or (lambda: self.settings.app.sts_timeout_seconds)
         return Engine(self.catalog, self.keys, BotoSts(deadline=deadline), prompt_mfa,
-                      env=self.env)
+                      env=self.env, sources=self.sources())
+
+    def sources(self) -> SourceChooser:
+        """Each chain's root by its profile: an IAM Identity Center role or a stored key."""
+        from traycreds.app.sources import by_profile
+        from traycreds.app.sso import IdentityCenter
+
+        if self._sso is None:
+            self._sso = IdentityCenter()
+        return by_profile(self.catalog.roles, self.keys, self._sso)

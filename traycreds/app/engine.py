@@ -212,7 +212,9 @@ class Engine:
         for index in range(start, len(hops)):
             role = hops[index].role
             serial = role.mfa_serial
-            if serial and index == 0:
+            # GetSessionToken takes a long-term key only: after an IAM Identity Center root the
+            # code goes with the AssumeRole itself.
+            if serial and index == 0 and chain.root is None:
                 current = self._mfa_session(chain.source_key, current, serial, role, asked,
                                             generation)
                 serial = None

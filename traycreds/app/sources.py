@@ -8,10 +8,10 @@ have more than the refresh window left. aws-vault picks a provider per profile t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from traycreds.core.models import Credentials
+from traycreds.core.models import Credentials, Role, SsoTarget
 
 
 class KeyPort(Protocol):
@@ -50,3 +50,35 @@ SourceChooser = Callable[[str], Source]
 def stored_keys(keys: KeyPort) -> SourceChooser:
     """Every root is a stored key (the one kind there is today)."""
     return lambda name: StoredKey(name, keys)
+
+
+class SsoPort(Protocol):
+    def role_credentials(self, target: SsoTarget) -> Credentials: ...
+
+
+class SsoRole:
+    """An IAM Identity Center role: GetRoleCredentials with the session's cached token.
+
+    Its credentials are role credentials that expire; the engine holds them while they have
+    more than the refresh window left, then fetches again (the token is refreshed as needed).
+    """
+
+    def __init__(self, name: str, target: SsoTarget, sso: SsoPort) -> None:
+        self.name, self.target, self._sso = name, target, sso
+
+    def fetch(self) -> Credentials:
+        return self._sso.role_credentials(self.target)
+
+    def describe(self, creds: Credentials) -> str:
+        return (f"IAM Identity Center role {self.target.role_name} in "
+                f"{self.target.account_id} ({self.name!r})")
+
+
+def by_profile(roles: Mapping[str, Role], keys: KeyPort, sso: SsoPort) -> SourceChooser:
+    """An SSO profile's root is its SsoRole; every other root is a stored key."""
+    def choose(name: str) -> Source:
+        role = roles.get(name)
+        if role is not None and role.sso is not None:
+            return SsoRole(name, role.sso, sso)
+        return StoredKey(name, keys)
+    return choose

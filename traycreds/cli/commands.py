@@ -15,6 +15,7 @@ from traycreds.cli import (
     files,
     keys,
     roles,
+    sso,
     traycontrol,
 )
 
@@ -38,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "reload": traycontrol.cmd_reload,
     "quit": traycontrol.cmd_quit,
     **admin.COMMANDS,
+    **sso.COMMANDS,
 }
 
 

@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     from traycreds.cli import admin
 
     admin.add_parsers(sub)
+    from traycreds.cli import sso
+
+    sso.add_parsers(sub)
     p = sub.add_parser("forget", help="make the running tray drop held credentials (and clear "
                                       "its clipboard content if unchanged)")
     p.add_argument("role", nargs="?", help="one role (default: all)")

@@ -67,7 +67,13 @@ def _role_rows(ctx: Context, tray: _TrayView) -> list[dict[str, str]]:
             hops = [hop.role.name for hop in chain.hops[:-1]]
             source = chain.source_key + "".join(f" > {hop}" for hop in hops)
             state = _state_text(held.get(name)) or (
-                "-" if chain.source_key in stored else f"key {chain.source_key!r} not stored")
+                "-" if chain.source_key in stored or chain.root is not None
+                else f"key {chain.source_key!r} not stored")
+            if chain.root is not None and chain.root.sso is not None:
+                # An IAM Identity Center role: its own source, signed in with 'login'.
+                source = f"sso:{chain.root.sso.login_name}" + (
+                    f" > {chain.root.name}" if chain.hops else "") + "".join(
+                    f" > {hop}" for hop in hops)
             mfa = chain.needs_mfa
         except ConfigError as error:
             source, state, mfa = role.source, f"error: {error.message}", bool(role.mfa_serial)

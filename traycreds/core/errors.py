@@ -151,3 +151,9 @@ class NoSuchKeyError(TraycredsError):
     """IAM does not know the access key (or user) named: a delete already done, say."""
 
     title = "No such access key"
+
+
+class SsoSignInRequiredError(ExpiredTokenError):
+    """IAM Identity Center: no usable token for the session (never signed in, expired, revoked)."""
+
+    title = "Sign in to IAM Identity Center"

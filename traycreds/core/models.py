@@ -30,6 +30,23 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class SsoTarget:
+    """An IAM Identity Center role: which session (or legacy start URL) and which role."""
+
+    session: str | None  # the [sso-session NAME]; None for a legacy sso_start_url profile
+    start_url: str
+    region: str  # sso_region: where the OIDC and portal endpoints are
+    account_id: str
+    role_name: str
+    scopes: tuple[str, ...] = ()
+
+    @property
+    def login_name(self) -> str:
+        """What ``traycreds login`` takes for it."""
+        return self.session or self.start_url
+
+
+@dataclass(frozen=True)
 class Role:
     """An IAM role the user can assume, from ~/.aws/config or traycreds' settings.
 
@@ -58,6 +75,8 @@ class Role:
     profile: str | None = None
     # Refresh before expiry without asking (None: the app's rule; never behind MFA).
     auto_refresh: bool | None = None
+    # IAM Identity Center: the role comes from GetRoleCredentials, not AssumeRole (a root).
+    sso: SsoTarget | None = None
 
     @property
     def account(self) -> str:

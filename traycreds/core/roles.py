@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from traycreds.core.awsconfig import Profile
@@ -13,6 +13,7 @@ from traycreds.core.credfile import unsafe_name_message
 from traycreds.core.errors import ConfigError, UnknownRoleError
 from traycreds.core.models import Problem, Role
 from traycreds.core.settings import ROLE_KEYS, RoleEntry, Settings
+from traycreds.core.sso import SsoSession, is_sso_profile, sso_target
 
 MIN_DURATION = 900
 MAX_DURATION = 43200
@@ -32,6 +33,7 @@ class Catalog:
     roles: dict[str, Role]
     broken: dict[str, Problem] = field(default_factory=dict)  # roles that cannot be used
     problems: list[Problem] = field(default_factory=list)  # everything worth telling
+    sessions: dict[str, SsoSession] = field(default_factory=dict)  # [sso-session NAME]
 
     def get(self, name: str) -> Role:
         if name in self.roles:
@@ -63,10 +65,14 @@ class Chain:
 
     source_key: str
     hops: tuple[Hop, ...]
+    root: Role | None = None  # an IAM Identity Center role: the source itself, not a hop
 
     @property
     def role(self) -> Role:
-        return self.hops[-1].role
+        if self.hops:
+            return self.hops[-1].role
+        assert self.root is not None
+        return self.root
 
     @property
     def needs_mfa(self) -> bool:
@@ -173,12 +179,42 @@ def _place(error: str, profile: Profile | None, entry: RoleEntry | None, setting
     return default
 
 
-def build_catalog(profiles: Mapping[str, Profile], settings: Settings,
-                  problems: list[Problem] | None = None) -> Catalog:
-    """Merge both files. Conflicts are reported and make the role unusable, never resolved."""
+def _sso_roles(profiles: Mapping[str, Profile], settings: Settings,
+               sessions: Mapping[str, SsoSession], broken: dict[str, Problem],
+               found: list[Problem]) -> dict[str, Role]:
+    """IAM Identity Center profiles: roots whose credentials come from GetRoleCredentials."""
     roles: dict[str, Role] = {}
+    for name, profile in profiles.items():
+        if not is_sso_profile(profile.values):
+            continue
+        if profile.problem is not None:
+            broken[name] = profile.problem
+            continue
+        target = unsafe_name_message(name) or sso_target(name, profile.values, sessions)
+        if isinstance(target, str):
+            key = target.split(" ", 1)[0]
+            problem = Problem(profile.path, profile.lines.get(key, profile.line),
+                              f"role {name!r}: {target}",
+                              "Fix it there; the other roles still load.", role=name)
+            broken[name] = problem
+            found.append(problem)
+            continue
+        fields = {"role_arn": f"arn:aws:iam::{target.account_id}:role/{target.role_name}",
+                  "source_profile": name, **{k: v for k, v in profile.values.items()
+                                             if k in ("region", "endpoint_url",
+                                                      "sts_regional_endpoints")}}
+        roles[name] = replace(_role(name, fields, profile.path, settings.roles.get(name)),
+                              sso=target)
+    return roles
+
+
+def build_catalog(profiles: Mapping[str, Profile], settings: Settings,
+                  problems: list[Problem] | None = None,
+                  sessions: Mapping[str, SsoSession] | None = None) -> Catalog:
+    """Merge both files. Conflicts are reported and make the role unusable, never resolved."""
     broken: dict[str, Problem] = {}
     found = list(problems or [])
+    roles = _sso_roles(profiles, settings, sessions or {}, broken, found)
     names = [n for n, p in profiles.items() if "role_arn" in p.values]
     names += [n for n, e in settings.roles.items()
               if n not in profiles and "role_arn" in e.values]
@@ -218,7 +254,7 @@ def build_catalog(profiles: Mapping[str, Profile], settings: Settings,
                                  f"[roles.{name}] has no role_arn and no profile of that name "
                                  "exists in the AWS config.",
                                  "Add role_arn and source_profile, or fix the name.", role=name))
-    return Catalog(roles=roles, broken=broken, problems=found)
+    return Catalog(roles=roles, broken=broken, problems=found, sessions=dict(sessions or {}))
 
 
 def resolve_chain(catalog: Catalog, name: str) -> Chain:
@@ -238,14 +274,19 @@ def resolve_chain(catalog: Catalog, name: str) -> Chain:
             break
         current = catalog.get(source)
     path.reverse()
+    # An IAM Identity Center role is the root itself: its credentials are role credentials,
+    # so every AssumeRole after it is role chaining.
+    root = path.pop(0) if path[0].sso is not None else None
     hops: list[Hop] = []
     for index, role in enumerate(path):
         wanted = role.duration_seconds or DEFAULT_DURATION
-        if index > 0 and wanted > CHAINED_MAX_DURATION:
+        before = path[index - 1] if index > 0 else root
+        if before is not None and wanted > CHAINED_MAX_DURATION:
             note = (f"{role.name}: duration capped at {CHAINED_MAX_DURATION} s (asked "
-                    f"{wanted} s) because it is assumed with {path[index - 1].name}'s role "
+                    f"{wanted} s) because it is assumed with {before.name}'s role "
                     "credentials, and AWS limits role chaining to one hour.")
             hops.append(Hop(role, CHAINED_MAX_DURATION, note))
         else:
             hops.append(Hop(role, wanted))
-    return Chain(source_key=path[0].source, hops=tuple(hops))
+    source = root.name if root is not None else path[0].source
+    return Chain(source_key=source, hops=tuple(hops), root=root)
