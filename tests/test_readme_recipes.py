@@ -1,14 +1,14 @@
 """The README's recipes, run as written.
 
-Each ```sh block of the sections "Use", "Open the AWS console", "Rotating access keys",
-"Credentials profiles", "Moving a plaintext key into the keyring" and "Other programs ask
-the running tray" is read from README.md and every line runs, as the text it is (only a
-trailing ``# comment`` is dropped), in a real bash (fish for a line piped into fish's
-``source``), with the ```ini blocks of "Use" as ``~/.aws/config``, byte for byte. Nothing is
-substituted: the environment is what a user's machine provides (HOME and the AWS files in a
-temp folder, the desktop's Secret Service as the keyring, ``traycreds`` and the AWS CLI on
-PATH) plus ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_STS`` pointing every AWS call at a
-local moto server.
+Each ```sh block of the sections "Use", "Open the AWS console", "IAM Identity Center",
+"Rotating access keys", "Credentials profiles", "Moving a plaintext key into the keyring"
+and "Other programs ask the running tray" is read from README.md and every line runs, as the
+text it is (only a trailing ``# comment`` is dropped), in a real bash (fish for a line piped
+into fish's ``source``), with the ```ini blocks of "Use" as ``~/.aws/config``, byte for
+byte. Nothing is substituted: the environment is what a user's machine provides (HOME and
+the AWS files in a temp folder, the desktop's Secret Service as the keyring, ``traycreds``
+and the AWS CLI on PATH) plus ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_STS`` pointing
+every AWS call at a local moto server.
 
 Each command must match one entry of EXPECTATIONS, which checks the outcome the README
 promises for it (a comment on the line such as ``[NAME] in ~/.aws/credentials`` is read as
@@ -362,8 +362,13 @@ def powershell_half(machine: Machine, step: Step, match: re.Match[str]) -> list[
 
 
 def whoami(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
+    """The identity of the role the config names for the profile (its role_arn's role)."""
     result = machine.run(step.command)
-    if result.returncode != 0 or assumed(machine.moto) not in result.stdout:
+    config = machine.sections(machine.aws.aws_config)
+    arn = config.get(f"profile {match.group('role')}", "role_arn", fallback="")
+    role = arn.rsplit("/", 1)[1] if arn else machine.moto.role_arn.rsplit("/", 1)[1]
+    wanted = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/"
+    if result.returncode != 0 or wanted not in result.stdout:
         return [f"not the role's identity:\n{outcome(result)}"]
     return []
 
@@ -479,6 +484,35 @@ def keys_list(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
     if result.returncode != 0 or key_id not in result.stdout or not all(
             column in header for column in ("AGE", "LAST USED")):
         return [f"no key id, age and last use:\n{outcome(result)}"]
+    return []
+
+
+def sso_login(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
+    """`traycreds login SESSION`: the browser (BROWSER, which approves the code as the person
+    would) gets the sign-in page; the token lands in the AWS CLI's cache."""
+    result = machine.run(step.command, stdin="")
+    cache = machine.aws.home / ".aws" / "sso" / "cache"
+    if result.returncode != 0 or "Signed in" not in result.stdout:
+        return [outcome(result)]
+    if not any(cache.glob("*.json")):
+        return [f"no token in {cache}"]
+    return []
+
+
+def sso_roles(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
+    result = machine.run(step.command, stdin="")
+    if result.returncode != 0 or not all(word in result.stdout
+                                         for word in ("Sandbox", ACCOUNT, "DevAccess")):
+        return [f"the portal's accounts and roles are not listed:\n{outcome(result)}"]
+    return []
+
+
+def sso_logout(machine: Machine, step: Step, match: re.Match[str]) -> list[str]:
+    result = machine.run(step.command, stdin="")
+    cache = machine.aws.home / ".aws" / "sso" / "cache"
+    tokens = [p for p in cache.glob("*.json") if "accessToken" in p.read_text()]
+    if result.returncode != 0 or tokens:
+        return [f"still signed in ({len(tokens)} token file(s)):\n{outcome(result)}"]
     return []
 
 
@@ -641,6 +675,9 @@ EXPECTATIONS = [
     Expectation(r"traycreds keys rotate (?P<source>\S+)(?: (?P<option>--finish|--delete-now))?",
                 keys_rotate),
     Expectation(r"traycreds keys list", keys_list),
+    Expectation(r"traycreds login (?P<session>\S+)", sso_login),
+    Expectation(r"traycreds sso-roles (?P<session>\S+)", sso_roles),
+    Expectation(r"traycreds logout (?P<session>\S+)", sso_logout),
 ]
 
 
@@ -758,6 +795,42 @@ def test_open_the_aws_console(machine: Machine, tmp_path: Path) -> None:
         assert stand_in.requests, "the federation endpoint was never asked"
 
 
+def test_iam_identity_center(machine: Machine, tmp_path: Path) -> None:
+    """The section's config as ~/.aws/config; IAM Identity Center played by the stand-in
+    (AWS_ENDPOINT_URL_SSO_OIDC and AWS_ENDPOINT_URL_SSO, as the AWS CLI honours them), whose
+    role credentials are sessions of the README's Admin role at moto; the browser a script
+    in BROWSER that approves the code it is opened with, as the person would."""
+    from tests.support.ssoserver import SsoStandIn
+    from tests.test_sso import FAKE_BROWSER
+
+    text = "\n".join(block.text for block in blocks("IAM Identity Center", "ini"))
+    machine.aws.aws_config.write_text(text, encoding="utf-8")
+    server = machine.moto.server
+    server.make_role("Deploy", trusted_arn=machine.moto.role_arn)
+    key_id, secret = machine.moto.key
+    stand_in = SsoStandIn().start()
+    try:
+        stand_in.add_account(ACCOUNT, "Sandbox", ["DevAccess"])
+
+        def hand_out(account: str, role: str) -> dict[str, object]:
+            answer = server.sts(key_id, secret).assume_role(
+                RoleArn=machine.moto.role_arn, RoleSessionName="sso-user")["Credentials"]
+            return {"accessKeyId": answer["AccessKeyId"],
+                    "secretAccessKey": answer["SecretAccessKey"],
+                    "sessionToken": answer["SessionToken"],
+                    "expiration": int(answer["Expiration"].timestamp() * 1000)}
+
+        stand_in.role_credentials = hand_out
+        browser = tmp_path / "browser.py"
+        browser.write_text(FAKE_BROWSER, encoding="utf-8")
+        machine.env.update(AWS_ENDPOINT_URL_SSO_OIDC=stand_in.url,
+                           AWS_ENDPOINT_URL_SSO=stand_in.url,
+                           BROWSER=f"{sys.executable} {browser} %s {tmp_path / 'opened'}")
+        run_steps(machine, "IAM Identity Center")
+    finally:
+        stand_in.stop()
+
+
 def test_rotating_access_keys(aws_env: AwsEnv, artifacts: Path, tmp_path: Path) -> None:
     """On a moto of its own, with IAM auth on: rotation replaces the README user's key,
     which the other recipes share."""
@@ -820,7 +893,7 @@ def _answer_mfa_dialog(caller: subprocess.Popen[str]) -> None:
 
 def _not_runnable() -> list[tuple[Step, str]]:
     found = []
-    for title in ("Use", "Open the AWS console", "Rotating access keys",
+    for title in ("Use", "Open the AWS console", "IAM Identity Center", "Rotating access keys",
                   "Credentials profiles", "Moving a plaintext key into the keyring",
                   "Other programs ask the running tray"):
         for step in steps(title):
@@ -838,7 +911,7 @@ def test_the_ini_blocks_carry_no_comment_inside_a_value() -> None:
     """botocore (and traycreds, which reads the files as botocore does) take everything after
     `=` as the value: `source_profile = me  # the key` names a profile "me  # the key"."""
     bad = [f"README.md line {block.line + offset}: {line.strip()}"
-           for title in ("Use",) for block in blocks(title, "ini")
+           for title in ("Use", "IAM Identity Center") for block in blocks(title, "ini")
            for offset, line in enumerate(block.text.splitlines())
            if "=" in line and not line.lstrip().startswith(("#", ";", "["))
            and re.search(r"\s[#;]", line.split("=", 1)[1])]
