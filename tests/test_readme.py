@@ -173,3 +173,14 @@ def test_the_security_numbers_are_the_codes() -> None:
     names = bullet("Profile and section names holding")
     assert f"exit {int(errors.FileError.exit_code)} when writing" in names
     assert f"exit {int(errors.ConfigError.exit_code)} for a role" in names
+
+
+def test_every_environment_variable_traycreds_reads_is_in_the_readme() -> None:
+    """The table of "Environment variables" names each TRAYCREDS_ variable the code names,
+    and names none the code does not know."""
+    code = "".join(path.read_text(encoding="utf-8")
+                   for path in (REPO_ROOT / "traycreds").rglob("*.py"))
+    used = set(re.findall(r"\bTRAYCREDS_[A-Z][A-Z_]*[A-Z]\b", code))
+    text, _ = markdown_section(README, "Environment variables")
+    documented = set(re.findall(r"`(TRAYCREDS_[A-Z_]+)`", text))
+    assert used == documented, (sorted(used - documented), sorted(documented - used))
