@@ -91,6 +91,8 @@ def test_a_role_chained_from_an_sso_role_is_capped_at_one_hour() -> None:
     assert chain.source_key == "dev" and [h.role.name for h in chain.hops] == ["deep"]
     assert chain.hops[0].duration == CHAINED_MAX_DURATION
     assert "dev's role credentials" in (chain.hops[0].note or "")
+    # AWS's role chaining: the console session made from it is capped at the hour too.
+    assert chain.chained and not resolve_chain(_catalog(), "dev").chained  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("name", "words"), [

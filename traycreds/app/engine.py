@@ -121,7 +121,7 @@ class Engine:
                          held.expiration)
             else:
                 log.debug("reusing held credentials for %s", name)
-        return Issued(chain.role, held, notes, chained=len(chain.hops) > 1)
+        return Issued(chain.role, held, notes, chained=chain.chained)
 
     def held(self, name: str) -> Credentials | None:
         return self._roles.get(name)

@@ -75,6 +75,13 @@ class Chain:
         return self.root
 
     @property
+    def chained(self) -> bool:
+        """AWS's role chaining: a role assumed with another role's credentials (a second hop,
+        or a first hop from an IAM Identity Center role). Such sessions last at most an hour,
+        console sessions made from them too."""
+        return len(self.hops) > 1 or (self.root is not None and bool(self.hops))
+
+    @property
     def needs_mfa(self) -> bool:
         """Any hop asks for an MFA code (a later hop's serial counts too): such a role is
         never refreshed without the person at the keyboard."""
