@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import stat
 import subprocess
 import sys
@@ -274,18 +275,48 @@ def test_login_opens_the_browser_named_by_BROWSER(setup: SsoSetup, tmp_path: Pat
     assert _token_file(setup.home).exists()
 
 
-def test_sso_role_exported_to_bash(setup: SsoSetup) -> None:
-    require_program("bash", "exported lines run in bash")
+@pytest.mark.parametrize("shell", sorted(SHELL_RUNNERS))
+def test_sso_role_exported_to_real_shells(setup: SsoSetup, shell: str) -> None:
+    require_program(shell, f"exported lines run in {shell}")
     setup.write_cli_token()
-    exported = traycreds(setup.env, "export", "sso-dev", "--shell", "bash")
+    exported = traycreds(setup.env, "export", "sso-dev", "--shell", shell)
     assert exported.returncode == 0, exported.stderr
     env = {k: v for k, v in setup.env.items() if not k.startswith("AWS_")}
     env["AWS_ENDPOINT_URL_STS"] = setup.env["AWS_ENDPOINT_URL_STS"]
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
-    result = subprocess.run([*SHELL_RUNNERS["bash"], exported.stdout, CHECK], env=env,
+    result = subprocess.run([*SHELL_RUNNERS[shell], exported.stdout, CHECK], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert f"assumed-role/{setup.role_arn.rsplit('/', 1)[1]}/" in result.stdout
+
+
+# The syntax of each shell this machine cannot run (cmd, PowerShell: the Windows lane and
+# test_shells_real run those lines), read back into values.
+SYNTAX = {"cmd": r'set "(?P<name>\w+)=(?P<value>[^"]*)"',
+          "powershell": r"\$env:(?P<name>\w+) = '(?P<value>[^']*)'",
+          "dotenv": r"(?P<name>\w+)=(?P<value>.*)"}
+
+
+@pytest.mark.parametrize("shell", ["cmd", "powershell", "dotenv", "json"])
+def test_sso_role_exported_for_the_other_shells(setup: SsoSetup, shell: str,
+                                                moto: Any) -> None:
+    """The SSO role's credentials in each syntax, read back, are the role's at STS."""
+    setup.write_cli_token()
+    exported = traycreds(setup.env, "export", "sso-dev", "--shell", shell)
+    assert exported.returncode == 0, exported.stderr
+    if shell == "json":
+        document = json.loads(exported.stdout)
+        values = {"AWS_ACCESS_KEY_ID": document["AccessKeyId"],
+                  "AWS_SECRET_ACCESS_KEY": document["SecretAccessKey"],
+                  "AWS_SESSION_TOKEN": document["SessionToken"]}
+    else:
+        lines = [re.fullmatch(SYNTAX[shell], line) for line in exported.stdout.splitlines()]
+        assert all(lines), exported.stdout
+        values = {m["name"]: m["value"] for m in lines if m}
+    sts = moto.sts(values["AWS_ACCESS_KEY_ID"], values["AWS_SECRET_ACCESS_KEY"],
+                   values["AWS_SESSION_TOKEN"])
+    assert f"assumed-role/{setup.role_arn.rsplit('/', 1)[1]}/" in \
+        sts.get_caller_identity()["Arn"]
 
 
 def test_sso_roles_lists_accounts_and_roles_with_a_cache(setup: SsoSetup) -> None:
