@@ -274,3 +274,17 @@ def test_a_listed_role_exports_on_the_command_line(setup: SsoSetup) -> None:
     result = traycreds(setup.env, "export", name, "--shell", "bash")
     assert result.returncode == 0, result.stderr
     assert "export AWS_ACCESS_KEY_ID=" in result.stdout
+
+
+def test_the_menu_signs_in_and_out(in_process: SsoSetup, started: Any) -> None:
+    service, dialogs, notes = started("approve")
+    _done(service.perform(Action("sso-sign-in", SESSION)))
+    assert len(dialogs.shown) == 1 and notes.sent[-1] == ("Sign in to IAM Identity Center",
+                                                          f"Signed in to {SESSION}.")
+    assert service.state.sso_sessions[SESSION] is not None
+    _done(service.copy("sso-dev", "bash"))
+    assert service.state.states["sso-dev"].held and len(dialogs.shown) == 1
+    _done(service.perform(Action("sso-sign-out", SESSION)))
+    assert not _token_file(in_process.home).exists()
+    assert service.state.sso_sessions[SESSION] is None
+    assert not service.state.states["sso-dev"].held  # got with the old token: dropped
