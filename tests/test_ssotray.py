@@ -288,3 +288,18 @@ def test_the_menu_signs_in_and_out(in_process: SsoSetup, started: Any) -> None:
     assert not _token_file(in_process.home).exists()
     assert service.state.sso_sessions[SESSION] is None
     assert not service.state.states["sso-dev"].held  # got with the old token: dropped
+
+
+def test_a_program_on_the_channel_hears_why_before_it_stops_waiting(
+        in_process: SsoSetup, started: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from traycreds.app import ssotray
+    from traycreds.channel.remote import TRAY_TIMEOUT
+    from traycreds.core.errors import ExpiredTokenError
+
+    assert ssotray.CALLER_LIMIT < TRAY_TIMEOUT - 10
+    monkeypatch.setattr(ssotray, "CALLER_LIMIT", 2.0)  # the real one: 165 s of 180
+    service, dialogs, _ = started(None)  # nobody approves
+    began = time.monotonic()
+    with pytest.raises(ExpiredTokenError, match="expired before it was approved"):
+        service.issue_for_caller("sso-dev")
+    assert time.monotonic() - began < 10 and dialogs.windows[0].closed

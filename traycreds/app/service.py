@@ -356,7 +356,7 @@ class AppService:
     def issue_for_caller(self, role: str, *, fresh: bool = False) -> Issued:
         """Credentials for another program; the tray's state and warnings follow them."""
         try:
-            return self.sso.retry(role, lambda: self._issue(role, fresh=fresh, activate=False))
+            return self.sso.for_caller(role, self._issue, role, fresh=fresh, activate=False)
         except TraycredsError as error:
             failure = _failure(error)
             self._set_role(role, lambda s: s.failed(failure))

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 SIGN_IN_NOTE = "Sign in to IAM Identity Center"
 KINDS = ("sso-sign-in", "sso-sign-out", "sso-refresh")
+# A program on the channel waits 180 s for an answer (channel/remote.py TRAY_TIMEOUT): its
+# sign-in stops polling before that, so the program hears why instead of nothing.
+CALLER_LIMIT = 165.0
 
 
 def _shown(text: str, limit: int = 200) -> str:
@@ -61,9 +64,10 @@ class SsoSignIns:
             return None
         return root.sso if root is not None else None
 
-    def retry(self, role: str, job: Callable[[], T]) -> T:
+    def retry(self, role: str, job: Callable[[], T], *, limit: float | None = None) -> T:
         """``job``; when it needs a sign-in to ``role``'s session, sign in and run it once
-        more (a second SsoSignInRequiredError is the caller's)."""
+        more (a second SsoSignInRequiredError is the caller's). ``limit``: seconds the
+        sign-in may wait for the browser (default: app/sso.py's)."""
         target = self.target_of(role)
         if target is None:
             return job()
@@ -72,8 +76,13 @@ class SsoSignIns:
             return job()
         except SsoSignInRequiredError:
             log.info("%s needs a sign-in to IAM Identity Center %s", role, target.login_name)
-            self.sign_in(target, unless_since=before)
+            self.sign_in(target, unless_since=before, limit=limit)
         return job()
+
+    def for_caller(self, role: str, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``retry`` of ``call(*args, **kwargs)`` for a program on the channel: the sign-in
+        ends before the program stops waiting."""
+        return self.retry(role, lambda: call(*args, **kwargs), limit=CALLER_LIMIT)
 
     def _finished(self, target: SsoTarget) -> int:
         with self._guard:
@@ -83,10 +92,11 @@ class SsoSignIns:
         with self._guard:
             return self._locks.setdefault(target.login_name, threading.Lock())
 
-    def sign_in(self, target: SsoTarget, *, unless_since: int | None = None) -> None:
+    def sign_in(self, target: SsoTarget, *, unless_since: int | None = None,
+                limit: float | None = None) -> None:
         """The device flow with the dialog and a notification. With ``unless_since``: skip it
         when another sign-in to the session finished since (a click that waited for it)."""
-        from traycreds.app.sso import SignInPrompt, sign_in
+        from traycreds.app.sso import SIGN_IN_LIMIT, SignInPrompt, sign_in
 
         with self._lock(target):
             if unless_since is not None and self._finished(target) != unless_since:
@@ -102,7 +112,8 @@ class SsoSignIns:
                 window.append(self._dialogs.show_sign_in(prompt, cancel.set))
 
             try:
-                sign_in(target, show, cancelled=cancel.is_set)
+                sign_in(target, show, cancelled=cancel.is_set,
+                        limit=SIGN_IN_LIMIT if limit is None else limit)
             finally:
                 for opened in window:
                     opened.close()
