@@ -152,7 +152,8 @@ class SsoSignIns:
         return target_for(self._catalog(), name)
 
     def _menu_sign_in(self, name: str) -> None:
-        self.sign_in(self._session(name))
+        target = self._session(name)  # a second click while one runs waits, then stops
+        self.sign_in(target, unless_since=self._finished(target))
         self._notifier.notify(SIGN_IN_NOTE, f"Signed in to {name}.")
 
     def _sign_out(self, name: str) -> None:
