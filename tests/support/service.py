@@ -5,9 +5,24 @@ test_tray_e2e.py; real notifications are read over D-Bus (tests/support Notifica
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from traycreds.core.keys import NewKey
 from traycreds.core.models import MfaRequest
 from traycreds.core.settings import AppSettings
+
+if TYPE_CHECKING:
+    from traycreds.app.sso import SignInPrompt
+
+
+class ClosedWindow:
+    """The sign-in window a QuietDialogs shows: it records being closed."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class QuietDialogs:
@@ -33,6 +48,11 @@ class QuietDialogs:
 
     def show_about(self, text: str) -> None:
         pass
+
+    def show_sign_in(self, prompt: SignInPrompt, on_cancel: Callable[[], None]
+                     ) -> ClosedWindow:
+        """Nobody looks; a subclass approves, denies or cancels."""
+        return ClosedWindow()
 
 
 class RecordedNotes:

@@ -53,6 +53,10 @@ def load_catalog(settings: Settings, problems: list[Problem]) -> Catalog:
     profiles, found = read_profiles(text or "", str(config_path))
     sessions, bad_sessions = read_sso_sessions(text or "", str(config_path))
     catalog = build_catalog(profiles, settings, problems + found + bad_sessions, sessions)
+    if catalog.sessions:  # the roles each session's cached listing allows (app/ssolisted.py)
+        from traycreds.app.ssolisted import with_listed_roles
+
+        catalog = with_listed_roles(catalog)
     for problem in catalog.problems:
         log.warning("config problem: %s", problem.describe())
     return catalog

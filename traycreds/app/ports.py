@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from traycreds.core.keys import NewKey
 from traycreds.core.models import MfaRequest
 from traycreds.core.settings import AppSettings
+
+if TYPE_CHECKING:
+    from traycreds.app.sso import SignInPrompt
+
+
+class SignInWindow(Protocol):
+    def close(self) -> None:
+        """Close the sign-in window if it is still open (any thread; returns at once)."""
+        ...
 
 
 class Dialogs(Protocol):
@@ -31,6 +41,12 @@ class Dialogs(Protocol):
         ...
 
     def show_about(self, text: str) -> None: ...
+
+    def show_sign_in(self, prompt: SignInPrompt, on_cancel: Callable[[], None]
+                     ) -> SignInWindow:
+        """Show the IAM Identity Center code while the device flow polls; returns at once.
+        ``on_cancel`` is called (on the UI thread) when the person cancels."""
+        ...
 
 
 class Notifier(Protocol):

@@ -25,6 +25,7 @@ from traycreds.app.keycare import KeyCare
 from traycreds.app.ports import Dialogs, Notifier
 from traycreds.app.provider import open_console_in_browser
 from traycreds.app.remembered import Remembered
+from traycreds.app.ssotray import SsoSignIns
 from traycreds.app.tokens import TokenRegistry
 from traycreds.app.windows import WindowOpener
 from traycreds.core.document import IssuedCredentials
@@ -97,6 +98,9 @@ class AppService:
                                  expiry=self.expiry)
         self.keycare = KeyCare(dialogs, notifier, self._context, self._update,
                                self._background, key_changed=self.source_changed)
+        self.sso = SsoSignIns(dialogs, notifier, catalog=lambda: self._context().catalog,
+                              reload=self.reload, update=self._update,
+                              background=self._background, forget=self.forget)
 
     # -- state ----------------------------------------------------------------------
     @property
@@ -187,6 +191,7 @@ class AppService:
                 settings_path=settings.path, write_targets=targets)
 
         self._update(apply)
+        self.sso.show_sessions()
         self.scheduler.set_thresholds(settings.app.warn_before_minutes)
 
     # -- commands -------------------------------------------------------------------
@@ -212,7 +217,7 @@ class AppService:
             "open-logs": lambda: self._background(self.jobs.open_logs),
             "about": lambda: self._dialogs.show_about(self.jobs.about_text()),
         }
-        handler = handlers.get(action.kind)
+        handler = handlers.get(action.kind) or self.sso.handler(action)
         if handler is None:
             log.warning("unknown action %s", action.kind)
             return None
@@ -249,7 +254,7 @@ class AppService:
                 return None
             self._state = _with_role(self._state, role, RoleState.started)
         self._notify_listeners()
-        return self._executor.submit(self._guarded, job, role)
+        return self._executor.submit(self._guarded, lambda: self.sso.retry(role, job), role)
 
     def _issue(self, role: str, *, fresh: bool = False, activate: bool = True) -> Issued:
         engine = self._ensure_engine()
@@ -351,7 +356,7 @@ class AppService:
     def issue_for_caller(self, role: str, *, fresh: bool = False) -> Issued:
         """Credentials for another program; the tray's state and warnings follow them."""
         try:
-            return self._issue(role, fresh=fresh, activate=False)
+            return self.sso.for_caller(role, self._issue, role, fresh=fresh, activate=False)
         except TraycredsError as error:
             failure = _failure(error)
             self._set_role(role, lambda s: s.failed(failure))

@@ -245,3 +245,9 @@ def _listing(data: Any) -> list[SsoAccount] | None:
         found.append(SsoAccount(str(values[0]), str(values[1]), str(values[2]),
                                 tuple(item["roles"])))
     return found
+
+
+def cached_accounts(target: SsoTarget) -> list[SsoAccount] | None:
+    """The listing cached by ``IdentityCenter.accounts``, checked; None when there is none.
+    Reads one file: the tray's reload uses it without a token or the network."""
+    return _listing(ssocache.load_listing(target))

@@ -189,9 +189,11 @@ def build_menu(state: AppState, now: datetime,
                 *_info("Add a profile with role_arn to ~/.aws/config, or a [roles.NAME] table "
                        "to the settings file. For example:"),
                 *(Item(f"    {line}", enabled=False) for line in EXAMPLE),
-                SEPARATOR, *rotation_items(state.access_keys), *APP_ITEMS)
+                SEPARATOR, *sso_items(state.sso_sessions, now),
+                *rotation_items(state.access_keys), *APP_ITEMS)
     return (_active_item(state, now), SEPARATOR, *role_items(state, now, platform),
-            *_broken_items(state), SEPARATOR, *rotation_items(state.access_keys), *APP_ITEMS)
+            *_broken_items(state), SEPARATOR, *sso_items(state.sso_sessions, now),
+            *rotation_items(state.access_keys), *APP_ITEMS)
 
 
 def native_label(label: str, platform: str) -> str:
@@ -254,3 +256,19 @@ def rotation_items(keys: Mapping[str, int | None]) -> tuple[Item, ...]:
                      for name, days in sorted(keys.items()))
     old = any(days is not None for days in keys.values())
     return (Item(f"{'⚠ ' if old else ''}Rotate access key", children=children),)
+
+
+def sso_items(sessions: Mapping[str, datetime | None], now: datetime) -> tuple[Item, ...]:
+    """"IAM Identity Center: NAME" > sign in (or until when, and sign out), and a fresh
+    listing of the accounts and roles the session allows (app/ssotray.py)."""
+    items = []
+    for name, until in sorted(sessions.items(), key=lambda kv: kv[0].lower()):
+        if until is not None and until > now:
+            first: tuple[Item, ...] = (
+                Item(f"Signed in, until {until.astimezone():%H:%M}", enabled=False),
+                Item("Sign out", Action("sso-sign-out", name)))
+        else:
+            first = (Item("Sign in...", Action("sso-sign-in", name)),)
+        items.append(Item(f"IAM Identity Center: {name}", children=(
+            *first, Item("Refresh accounts and roles", Action("sso-refresh", name)))))
+    return tuple(items)

@@ -101,6 +101,9 @@ class AppState:
     # stored access key -> its age in days when older than key_warn_age_days, else None
     # (known once the tray has asked IAM: app/keycare.py)
     access_keys: Mapping[str, int | None] = field(default_factory=dict)
+    # [sso-session NAME] -> when its cached IAM Identity Center token expires, None when
+    # there is none (app/ssotray.py reads the cache at each reload and sign-in)
+    sso_sessions: Mapping[str, datetime | None] = field(default_factory=dict)
 
     def role(self, name: str) -> Role | None:
         return next((r for r in self.roles if r.name == name), None)

@@ -24,6 +24,7 @@ from traycreds.tray.dialogs.confirm import CONFIRM_TITLE
 from traycreds.tray.dialogs.mfa import MFA_TITLE
 from traycreds.tray.dialogs.newkey import NEW_KEY_TITLE
 from traycreds.tray.dialogs.settings import SETTINGS_TITLE
+from traycreds.tray.dialogs.signin import SIGN_IN_TITLE
 from traycreds.tray.dialogs.ui import IDLE_EXIT_S, DialogsUnavailableError, TkDialogs
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "MFA_TITLE",
     "NEW_KEY_TITLE",
     "SETTINGS_TITLE",
+    "SIGN_IN_TITLE",
     "DialogsUnavailableError",
     "TkDialogs",
 ]

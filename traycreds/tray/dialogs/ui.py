@@ -26,12 +26,14 @@ from traycreds.tray.dialogs.confirm import confirm_dialog
 from traycreds.tray.dialogs.mfa import mfa_dialog
 from traycreds.tray.dialogs.newkey import new_key_dialog
 from traycreds.tray.dialogs.settings import settings_dialog
+from traycreds.tray.dialogs.signin import SignInHandle, sign_in_window
 from traycreds.tray.dialogs.widgets import ERROR_COLOUR, cancelled, settle, window_icon
 
 if TYPE_CHECKING:
     import tkinter as tk
 
     from traycreds.app.ports import Dialogs
+    from traycreds.app.sso import SignInPrompt
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +301,13 @@ class TkDialogs:
         """Open (or raise) the About window; returns at once."""
         self._submit(lambda ui, future: about_window(ui, future, text))
 
+
+    def show_sign_in(self, prompt: SignInPrompt, on_cancel: Callable[[], None]
+                     ) -> SignInHandle:
+        """The IAM Identity Center code while the worker polls; returns at once."""
+        handle = SignInHandle()
+        self._submit(lambda ui, future: sign_in_window(ui, future, prompt, on_cancel, handle))
+        return handle
 
 if TYPE_CHECKING:  # mypy checks that TkDialogs is what the app service asks for
 
