@@ -270,3 +270,22 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield folder
     shutil.rmtree(base, ignore_errors=True)
 
+
+
+@pytest.fixture(autouse=True)
+def _core_limit_kept() -> Iterator[None]:
+    """A test that runs a command in pytest's own process must not let it lower the core
+    dump limit (harden_process) for good: the hard limit cannot be raised again, so every
+    later test whose child raises its own (test_hardening, test_fastpath's tray) would fail
+    far from the cause. Fail the test that did it instead."""
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_CORE)
+    yield
+    after = resource.getrlimit(resource.RLIMIT_CORE)
+    assert after == before, (
+        f"this test lowered pytest's own RLIMIT_CORE from {before} to {after}: patch "
+        "traycreds.adapters.hardening.harden_process (see tests/test_provider.py unhardened)")

@@ -113,6 +113,11 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, issued: IssuedCredentials, *extra: str) -> int:
+    from traycreds.adapters import hardening
+
+    # The command runs in this process: keep it from lowering pytest's own core limit for
+    # good (test_hardening's children raise theirs, which a lowered hard limit forbids).
+    monkeypatch.setattr(hardening, "harden_process", lambda: None)
     monkeypatch.setattr(providers, "for_command", lambda args, ctx: _Fixed(issued))
     args = build_parser().parse_args(["console", "dev", *extra])  # the real command line
     return cli_console.cmd_console(args, None)  # type: ignore[arg-type]
