@@ -47,6 +47,7 @@ def stand_in() -> Iterator[SsoStandIn]:
 @pytest.fixture
 def sso(stand_in: SsoStandIn) -> SsoStandIn:
     stand_in.interval, stand_in.device_expires_in, stand_in.token_expires_in = 1, 600, 3600
+    stand_in.device_answer_override = {}
     stand_in.state.poll_script.clear()
     stand_in.state.requests.clear()
     stand_in.enforce_interval = True
@@ -341,3 +342,23 @@ def _assert_no_secret(setup: SsoSetup, secrets: list[str]) -> None:
     assert logs, "the debug log is empty: the canary proves nothing"
     for secret in secrets:
         assert secret not in logs
+
+
+@pytest.mark.parametrize("hostile", [
+    {"userCode": "ABCD\u001b]0;pwned\u0007"},  # a terminal escape in the code
+    {"verificationUriComplete": "file:///etc/passwd"},
+    {"verificationUriComplete": "javascript:alert(1)"},
+    {"verificationUri": "https://evil.example/ x"},
+    {"interval": 0},
+])
+def test_a_hostile_device_answer_is_refused_before_anything_is_shown(
+        setup: SsoSetup, tmp_path: Path, hostile: dict[str, Any]) -> None:
+    """Neither the terminal nor the browser gets what a hostile or broken server answered."""
+    setup.sso.device_answer_override = hostile
+    opened = tmp_path / "opened.txt"
+    env = dict(setup.env, BROWSER=f"{sys.executable} -c 'open(\"{opened}\", \"w\")' %s")
+    result = traycreds(env, "login", SESSION)
+    assert result.returncode == 19, result.stderr  # STS-like bad answer: exit 19
+    assert "StartDeviceAuthorization" in result.stderr and "\u001b" not in result.stderr
+    assert "file:" not in result.stderr and "javascript" not in result.stderr
+    assert not opened.exists()

@@ -89,6 +89,8 @@ class SsoStandIn:
         self.issue_refresh_tokens = True
         self.enforce_interval = True  # answer slow_down to polls sooner than the interval
         self.page_size = 2  # small, so clients must follow nextToken
+        # Fields a hostile or broken server answers StartDeviceAuthorization with instead.
+        self.device_answer_override: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -197,9 +199,10 @@ class SsoStandIn:
         self.state.devices[code] = Device(str(body["clientId"]), user,
                                           time.time() + self.device_expires_in, self.interval)
         verify = f"{self.url}/stand-in/device"
-        return 200, {"deviceCode": code, "userCode": user, "verificationUri": verify,
-                     "verificationUriComplete": f"{verify}?user_code={user}",
-                     "expiresIn": self.device_expires_in, "interval": self.interval}, None
+        answer = {"deviceCode": code, "userCode": user, "verificationUri": verify,
+                  "verificationUriComplete": f"{verify}?user_code={user}",
+                  "expiresIn": self.device_expires_in, "interval": self.interval}
+        return 200, {**answer, **self.device_answer_override}, None
 
     def _token(self, body: dict[str, Any], **_: Any) -> tuple[int, dict[str, Any], str | None]:
         if not self._client_ok(body):

@@ -19,7 +19,7 @@ from typing import Any
 
 from traycreds.core import errors
 from traycreds.core.models import Credentials
-from traycreds.core.sso import role_credentials
+from traycreds.core.sso import device_answer_problem, role_credentials
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 CONNECT_TIMEOUT = 5.0
@@ -146,10 +146,18 @@ class SsoWire:
         answer = self._call("sso-oidc", "start_device_authorization",
                             clientId=registration.client_id,
                             clientSecret=registration.client_secret, startUrl=start_url)
-        return DeviceAuthorization(
-            str(answer["deviceCode"]), str(answer["userCode"]), str(answer["verificationUri"]),
-            str(answer.get("verificationUriComplete") or answer["verificationUri"]),
-            int(answer.get("expiresIn") or 600), max(1, int(answer.get("interval") or 5)))
+        page = answer.get("verificationUri")
+        complete = answer.get("verificationUriComplete") or page
+        expires_in, interval = answer.get("expiresIn", 600), answer.get("interval", 5)
+        problem = device_answer_problem(answer.get("userCode"), (page, complete), expires_in,
+                                        interval)
+        if problem is not None or not isinstance(answer.get("deviceCode"), str):
+            raise errors.BadResponseError(
+                f"IAM Identity Center's StartDeviceAuthorization answer has "
+                f"{problem or 'no device code'}; nothing was shown or opened. Check "
+                "sso_start_url and sso_region (and AWS_ENDPOINT_URL_SSO_OIDC if set).")
+        return DeviceAuthorization(answer["deviceCode"], answer["userCode"], str(page),
+                                   str(complete), int(expires_in), int(interval))
 
     def create_token(self, client_id: str, client_secret: str, *,
                      device_code: str | None = None,

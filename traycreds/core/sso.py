@@ -221,3 +221,29 @@ def role_credentials(answer: Any) -> Credentials:
     return Credentials(str(_text(answer, "accessKeyId")), str(_text(answer, "secretAccessKey")),
                        _text(answer, "sessionToken"),
                        datetime.fromtimestamp(millis / 1000, timezone.utc))
+
+
+# What StartDeviceAuthorization may answer before any of it is shown or opened: AWS's user
+# codes are letters and digits in groups ("ABCD-EFGH"); its pages are https. Anything else
+# (a terminal escape in the code, a file: or javascript: address) is refused, never printed.
+_USER_CODE = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")
+_PAGE = re.compile(r"^https://[^\s/?#@]+(?:[/?#][!-~]*)?$")
+_LOOPBACK_PAGE = re.compile(r"^http://(?:127\.0\.0\.1|\[::1\]|localhost)(?::\d+)?"
+                            r"(?:[/?#][!-~]*)?$")
+
+
+def device_answer_problem(user_code: object, pages: tuple[object, ...], expires_in: object,
+                          interval: object) -> str | None:
+    """What is wrong with a StartDeviceAuthorization answer, or None. Pages must be https
+    (http only to loopback: a test's stand-in), at most 2 KiB of printable ASCII."""
+    if not isinstance(user_code, str) or len(user_code) > 32 or not _USER_CODE.match(user_code):
+        return "a user code that is not letters and digits"
+    for page in pages:
+        if not isinstance(page, str) or len(page) > 2048 or not (
+                _PAGE.match(page) or _LOOPBACK_PAGE.match(page)):
+            return "a verification page that is not an https address"
+    if not isinstance(expires_in, int) or not 1 <= expires_in <= 86400:
+        return "a code lifetime out of range"
+    if not isinstance(interval, int) or not 1 <= interval <= 300:
+        return "a polling interval out of range"
+    return None
