@@ -359,6 +359,7 @@ def test_a_hostile_device_answer_is_refused_before_anything_is_shown(
     env = dict(setup.env, BROWSER=f"{sys.executable} -c 'open(\"{opened}\", \"w\")' %s")
     result = traycreds(env, "login", SESSION)
     assert result.returncode == 19, result.stderr  # STS-like bad answer: exit 19
+    assert "IAM Identity Center answered with something unusable" in result.stderr
     assert "StartDeviceAuthorization" in result.stderr and "\u001b" not in result.stderr
     assert "file:" not in result.stderr and "javascript" not in result.stderr
     assert not opened.exists()

@@ -152,7 +152,7 @@ class SsoWire:
         problem = device_answer_problem(answer.get("userCode"), (page, complete), expires_in,
                                         interval)
         if problem is not None or not isinstance(answer.get("deviceCode"), str):
-            raise errors.BadResponseError(
+            raise errors.SsoBadAnswerError(
                 f"IAM Identity Center's StartDeviceAuthorization answer has "
                 f"{problem or 'no device code'}; nothing was shown or opened. Check "
                 "sso_start_url and sso_region (and AWS_ENDPOINT_URL_SSO_OIDC if set).")
@@ -171,7 +171,7 @@ class SsoWire:
         answer = self._call("sso-oidc", "create_token", **params)
         expires_in = answer.get("expiresIn")
         if not isinstance(answer.get("accessToken"), str) or not isinstance(expires_in, int):
-            raise errors.BadResponseError("IAM Identity Center's CreateToken answer has no "
+            raise errors.SsoBadAnswerError("IAM Identity Center's CreateToken answer has no "
                                           "access token or expiry.")
         refresh = answer.get("refreshToken")
         return TokenAnswer(answer["accessToken"], expires_in,
@@ -184,7 +184,7 @@ class SsoWire:
         try:
             return role_credentials(answer.get("roleCredentials"))
         except ValueError as exc:
-            raise errors.BadResponseError(
+            raise errors.SsoBadAnswerError(
                 f"IAM Identity Center's GetRoleCredentials answer is unusable: {exc}.") from None
 
     def _pages(self, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:

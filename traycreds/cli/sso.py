@@ -11,7 +11,7 @@ from traycreds.app.context import Context
 from traycreds.app.sso import IdentityCenter, SignInPrompt, sign_in, sign_out, target_for
 from traycreds.cli.common import out, printable
 from traycreds.core import text
-from traycreds.core.errors import BadResponseError
+from traycreds.core.errors import SsoBadAnswerError
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +35,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def _show(prompt: SignInPrompt) -> None:
     if not all(printable(v) for v in (prompt.user_code, prompt.verification_uri,
                                        prompt.verification_uri_complete)):
-        raise BadResponseError("IAM Identity Center's sign-in answer holds unprintable text.")
+        raise SsoBadAnswerError("IAM Identity Center's sign-in answer holds unprintable text.")
     # stderr: stdout stays clean for scripts; the code is not a secret (it is compared,
     # and approving still needs the person's own sign-in).
     sys.stderr.write(

@@ -153,6 +153,12 @@ class NoSuchKeyError(TraycredsError):
     title = "No such access key"
 
 
+class SsoBadAnswerError(BadResponseError):
+    """IAM Identity Center (sso-oidc or the portal) answered something unusable."""
+
+    title = "IAM Identity Center answered with something unusable"
+
+
 class SsoSignInRequiredError(ExpiredTokenError):
     """IAM Identity Center: no usable token for the session (never signed in, expired, revoked)."""
 
