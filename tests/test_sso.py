@@ -48,6 +48,7 @@ def stand_in() -> Iterator[SsoStandIn]:
 def sso(stand_in: SsoStandIn) -> SsoStandIn:
     stand_in.interval, stand_in.device_expires_in, stand_in.token_expires_in = 1, 600, 3600
     stand_in.device_answer_override = {}
+    stand_in.refresh_delay = 0.0
     stand_in.state.poll_script.clear()
     stand_in.state.requests.clear()
     stand_in.enforce_interval = True
@@ -213,6 +214,22 @@ def test_an_expired_token_is_refreshed_with_its_refresh_token(setup: SsoSetup) -
     assert saved["accessToken"] != old and saved["refreshToken"] != refresh
     assert "token" in setup.sso.operations()
     _assert_no_secret(setup, [old, refresh, saved["accessToken"], saved["refreshToken"]])
+
+
+def test_two_programs_refreshing_at_once_spend_the_refresh_token_once(
+        setup: SsoSetup) -> None:
+    """IAM Identity Center rotates refresh tokens: a second program refreshing with the same
+    one would be refused and its user told to sign in again. The second waits for the first
+    and uses the token it stored."""
+    setup.write_cli_token(expired=True)
+    setup.sso.refresh_delay = 1.5  # both programs are surely inside the refresh at once
+    setup.sso.state.requests.clear()
+    runs = [subprocess.Popen([sys.executable, "-m", "traycreds", "export", "sso-dev"],
+                             env=setup.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=60) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert setup.sso.operations().count("token") == 1
 
 
 def test_not_signed_in_says_to_run_login(setup: SsoSetup) -> None:

@@ -91,6 +91,7 @@ class SsoStandIn:
         self.page_size = 2  # small, so clients must follow nextToken
         # Fields a hostile or broken server answers StartDeviceAuthorization with instead.
         self.device_answer_override: dict[str, Any] = {}
+        self.refresh_delay = 0.0  # seconds a refresh_token grant takes to answer
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -211,6 +212,7 @@ class SsoStandIn:
         grant = body.get("grantType")
         if grant == "refresh_token":
             owner = self.state.refresh.pop(str(body.get("refreshToken")), None)
+            time.sleep(self.refresh_delay)  # a slow answer: other clients may ask meanwhile
             if owner != body["clientId"]:
                 return self._oidc_error("InvalidGrantException", "invalid_grant",
                                         "Invalid refresh token provided")

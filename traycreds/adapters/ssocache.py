@@ -79,6 +79,16 @@ def load_token(target: SsoTarget) -> SsoToken | None:
     return token
 
 
+def refresh_lock(target: SsoTarget) -> contextlib.AbstractContextManager[None]:
+    """Held while one traycreds process spends the session's refresh token: IAM Identity
+    Center rotates it, so a second process refreshing with the same one would be refused
+    and the person asked to sign in again for nothing. The lock is a hidden file beside the
+    token (inifile's, as for the credentials file)."""
+    from traycreds.adapters import inifile
+
+    return inifile.locked(token_path(target))
+
+
 def save_token(target: SsoTarget, token: SsoToken) -> None:
     path = token_path(target)
     atomic.ensure_folder(path.parent)

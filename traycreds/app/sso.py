@@ -179,7 +179,12 @@ class IdentityCenter:
                 return token
             if token.can_refresh(now):
                 try:
-                    return self._refresh(target, token, now)
+                    with ssocache.refresh_lock(target):
+                        # Another process may have refreshed while this one waited.
+                        again = ssocache.load_token(target) or token
+                        if again.expires_at - now > REFRESH_WINDOW:
+                            return again
+                        return self._refresh(target, again, now)
                 except (ExpiredTokenError, NetworkError) as error:
                     log.info("token refresh for %s failed: %s", target.login_name, error.title)
             if token.expires_at > now:
