@@ -268,6 +268,9 @@ def test_login_then_the_aws_cli_uses_the_token(setup: SsoSetup) -> None:
                               saved["clientSecret"]])
     logout = traycreds(setup.env, "logout", SESSION)
     assert logout.returncode == 0 and not _token_file(setup.home).exists()
+    # The portal session ended too (Logout, as `aws sso logout` does): the old token is dead.
+    assert "logout" in setup.sso.operations()
+    assert saved["accessToken"] not in setup.sso.state.tokens
 
 
 FAKE_BROWSER = """

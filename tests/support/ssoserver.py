@@ -166,6 +166,7 @@ class SsoStandIn:
             ("GET", "/federation/credentials"): self._role_credentials,
             ("GET", "/assignment/accounts"): self._accounts,
             ("GET", "/assignment/roles"): self._roles,
+            ("POST", "/logout"): self._logout,
             ("POST", "/stand-in/approve"): self._approve,
         }
         route = routes.get((method, path))
@@ -258,6 +259,13 @@ class SsoStandIn:
         if self.issue_refresh_tokens:
             answer["refreshToken"] = refresh
         return 200, answer, None
+
+    def _logout(self, token: str | None, **_: Any) -> tuple[int, dict[str, Any], str | None]:
+        """The portal's Logout: the access token stops working."""
+        if not self._authorized(token):
+            return self._unauthorized()
+        self.state.tokens.pop(str(token), None)
+        return 200, {}, None
 
     def _approve(self, body: dict[str, Any], **_: Any) -> tuple[int, dict[str, Any], None]:
         for device in self.state.devices.values():

@@ -178,6 +178,10 @@ class SsoWire:
                            refresh if isinstance(refresh, str) else None)
 
     # -- the portal -----------------------------------------------------------------------
+    def logout(self, access_token: str) -> None:
+        """End the portal session the token belongs to (what `aws sso logout` does)."""
+        self._call("sso", "logout", accessToken=access_token)
+
     def get_role_credentials(self, access_token: str, account: str, role: str) -> Credentials:
         answer = self._call("sso", "get_role_credentials", accessToken=access_token,
                             accountId=account, roleName=role)

@@ -26,6 +26,7 @@ from traycreds.core.errors import (
     ExpiredTokenError,
     NetworkError,
     SsoSignInRequiredError,
+    TraycredsError,
     UnknownRoleError,
 )
 from traycreds.core.models import Credentials, SsoTarget, utc_now
@@ -142,9 +143,17 @@ def sign_in(target: SsoTarget, show: Callable[[SignInPrompt], None], *,
         return token
 
 
-def sign_out(target: SsoTarget) -> bool:
-    """Forget the session's token here and for the AWS CLI (the portal session may remain
-    until it expires). True when a token was removed."""
+def sign_out(target: SsoTarget, wire: SsoWire | None = None) -> bool:
+    """End the portal session (Logout, as `aws sso logout` does) and forget the session's
+    token here and for the AWS CLI. The token is forgotten even when the portal cannot be
+    reached or refuses (it may have expired): its session then ends at its expiry. True
+    when a token was removed."""
+    token = ssocache.load_token(target)
+    if token is not None and token.expires_at > utc_now():
+        try:
+            (wire or SsoWire(target.region)).logout(token.access_token)
+        except TraycredsError as error:
+            log.info("the portal's Logout for %s failed: %s", target.login_name, error.title)
     ssocache.remove_listing(target)
     return ssocache.forget_token(target)
 
