@@ -8,6 +8,7 @@ the logs, nor may a key id; a key count may.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -23,7 +24,7 @@ SECTIONS = ("traycreds", "Python", "platform", "desktop session", "boto3", "boto
             "keyring", "pystray", "Pillow", "keyring backend", "tray backend", "tray host",
             "clipboard", "AWS config", "AWS credentials", "settings", "data folder",
             "log folder", "runtime folder", "tray running", "start at login", "roles",
-            "config problems", "access keys", "environment")
+            "config problems", "access keys", "IAM Identity Center", "environment")
 
 PLAINTEXT_ID = "AKIA" + "PLAINTEXTCANARY7"  # built at run time: no key-shaped literal
 ENV_ID = "AKIA" + "ENVIRONMENTCANRY"
@@ -112,4 +113,24 @@ def test_doctor_with_nothing_set_up(aws_env: AwsEnv) -> None:
     report = rows(result.stdout)
     assert report["access keys"] == "0 stored" and report["roles"] == "0 usable"
     assert report["config problems"] == "none"
+    assert report["IAM Identity Center"] == "none"
     assert report["AWS config"].endswith("(missing, from AWS_CONFIG_FILE)")
+
+
+def test_doctor_says_which_identity_center_sessions_are_signed_in(aws_env: AwsEnv) -> None:
+    aws_env.aws_config.parent.mkdir(parents=True, exist_ok=True)
+    aws_env.aws_config.write_text(
+        "[sso-session corp]\nsso_start_url = https://d-1234567890.awsapps.com/start\n"
+        "sso_region = eu-west-1\n\n[sso-session lab]\n"
+        "sso_start_url = https://d-0987654321.awsapps.com/start\nsso_region = us-east-1\n")
+    token = "canary" + "T" * 40  # the AWS CLI's cache format, as `aws sso login` writes it
+    cache = aws_env.home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    (cache / f"{hashlib.sha1(b'corp').hexdigest()}.json").write_text(json.dumps({
+        "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1",
+        "accessToken": token, "expiresAt": "2999-01-01T00:00:00Z"}))
+    result = traycreds(aws_env.env, "doctor")
+    assert result.returncode == 0, result.stderr
+    assert rows(result.stdout)["IAM Identity Center"] == (
+        "corp: signed in until 2999-01-01 00:00 UTC; lab: not signed in (traycreds login lab)")
+    assert token not in result.stdout + result.stderr

@@ -214,6 +214,25 @@ def _keys(ctx: Context) -> str:
     return f"{count} stored"
 
 
+def _identity_center(ctx: Context) -> str:
+    """Each [sso-session]: signed in until when, or what to run. The cached token file is
+    read, IAM Identity Center is not asked."""
+    from traycreds.adapters import ssocache
+    from traycreds.app.sso import target_for
+    from traycreds.core.models import utc_now
+
+    states = []
+    for name in sorted(ctx.catalog.sessions):
+        token = ssocache.load_token(target_for(ctx.catalog, name))
+        if token is not None and token.expires_at > utc_now():
+            states.append(f"{name}: signed in until {token.expires_at:%Y-%m-%d %H:%M} UTC")
+        elif token is not None and token.refresh_token:
+            states.append(f"{name}: expired, refreshed at the next use")
+        else:
+            states.append(f"{name}: not signed in (traycreds login {name})")
+    return "; ".join(states) or "none"
+
+
 def _variables() -> str:
     names = sorted(name for name in os.environ
                    if name.startswith(("AWS_", "TRAYCREDS_")) or name in SHOWN_VARIABLES)
@@ -251,6 +270,7 @@ def report(ctx: Context | None = None) -> list[Row]:
         ("roles", _guard(lambda: _roles(ctx))),
         ("config problems", _guard(lambda: _problems(ctx))),
         ("access keys", _guard(lambda: _keys(ctx))),
+        ("IAM Identity Center", _guard(lambda: _identity_center(ctx))),
         ("environment", _variables()),
     ]
     return rows
