@@ -139,6 +139,15 @@ def _translate(exc: Exception, action: str) -> KeyringError:
                         "service is running and unlocked, then try again.")
 
 
+def _parse(raw: str) -> Credentials:
+    """A keyring entry as traycreds writes it; ValueError for anything else."""
+    try:
+        data = json.loads(raw)
+        return Credentials(access_key_id=data["id"], secret_access_key=data["secret"])
+    except (ValueError, KeyError, TypeError):
+        raise ValueError("not a traycreds entry") from None
+
+
 class KeyStore:
     """Source keys in the keyring; ``backend`` is injectable for tests of the Windows rules."""
 
@@ -162,26 +171,30 @@ class KeyStore:
             self._backend = backend
         return self._backend
 
-    def get(self, source: str) -> Credentials:
+    def _read(self, entry: str, what: str) -> Credentials | None:
+        """The entry's key; None when absent or not written by traycreds (``_parse``)."""
         try:
-            raw = self.backend.get_password(SERVICE, source)
+            raw = self.backend.get_password(SERVICE, entry)
         except KeyringError:
             raise
         except Exception as exc:
-            raise _translate(exc, f"read the key {source!r}") from None
-        if raw is None:
+            raise _translate(exc, f"read {what}") from None
+        return None if raw is None else _parse(raw)
+
+    def get(self, source: str) -> Credentials:
+        try:
+            creds = self._read(source, f"the key {source!r}")
+        except ValueError:
+            raise KeyringError(f"The keyring entry for {source!r} is not one traycreds wrote. "
+                               f"Remove and add it again: 'traycreds keys remove {source}' then "
+                               f"'traycreds keys add {source}'.") from None
+        if creds is None:
             raise SourceKeyMissingError(
                 f"No access key is stored for {source!r}. Add it with "
                 f"'traycreds keys add {source}', or move it out of ~/.aws/credentials with "
                 f"'traycreds keys import {source}'."
             )
-        try:
-            data = json.loads(raw)
-            return Credentials(access_key_id=data["id"], secret_access_key=data["secret"])
-        except (ValueError, KeyError, TypeError):
-            raise KeyringError(f"The keyring entry for {source!r} is not one traycreds wrote. "
-                               f"Remove and add it again: 'traycreds keys remove {source}' then "
-                               f"'traycreds keys add {source}'.") from None
+        return creds
 
     def _write(self, entry: str, creds: Credentials, what: str) -> None:
         payload = json.dumps({"v": 1, "id": creds.access_key_id,
@@ -238,17 +251,9 @@ class KeyStore:
         self._write(self.aside_entry(kind, source), creds, f"the {kind} key of {source!r}")
 
     def get_aside(self, kind: str, source: str) -> Credentials | None:
-        entry = self.aside_entry(kind, source)
         try:
-            raw = self.backend.get_password(SERVICE, entry)
-        except KeyringError:
-            raise
-        except Exception as exc:
-            raise _translate(exc, f"read the {kind} key of {source!r}") from None
-        try:
-            data = json.loads(raw) if raw is not None else None
-            return None if data is None else Credentials(data["id"], data["secret"])
-        except (ValueError, KeyError, TypeError):
+            return self._read(self.aside_entry(kind, source), f"the {kind} key of {source!r}")
+        except ValueError:
             return None  # not ours: as if absent (rotation then rolls back or stops)
 
     def drop_aside(self, kind: str, source: str) -> None:
