@@ -154,3 +154,13 @@ def test_mfa_after_an_sso_root_goes_with_assume_role(sts_errors: Any, tmp_path: 
     assert [(r.action, r.params.get("SerialNumber"), r.params.get("TokenCode"))
             for r in sts_errors.requests] == [
         ("AssumeRole", "arn:aws:iam::444455556666:mfa/me", "123456")]
+
+
+def test_signing_in_to_a_broken_session_says_what_is_wrong_with_it() -> None:
+    from traycreds.app.sso import target_for
+    from traycreds.core.errors import ConfigError, UnknownRoleError
+
+    with pytest.raises(ConfigError, match=r"\[sso-session half\] is missing"):
+        target_for(_catalog(), "half")  # type: ignore[arg-type]
+    with pytest.raises(UnknownRoleError, match="no IAM Identity Center session named 'none'"):
+        target_for(_catalog(), "none")  # type: ignore[arg-type]

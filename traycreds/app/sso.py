@@ -23,6 +23,7 @@ from traycreds.adapters import ssocache
 from traycreds.adapters.ssowire import Pending, Registration, SsoWire
 from traycreds.core.errors import (
     CancelledError,
+    ConfigError,
     ExpiredTokenError,
     NetworkError,
     SsoSignInRequiredError,
@@ -70,6 +71,9 @@ def target_for(catalog: Catalog, name: str) -> SsoTarget:
     role = catalog.roles.get(name)
     if role is not None and role.sso is not None:
         return role.sso
+    broken = [p for p in catalog.problems if p.message.startswith(f"[sso-session {name}]")]
+    if broken:  # the section is there but unusable: say what is wrong, not that it is missing
+        raise ConfigError(broken[0].describe(), title="IAM Identity Center session unusable")
     known = sorted({*catalog.sessions, *(r.name for r in catalog.roles.values()
                                          if r.sso is not None and r.sso.session is None)})
     raise UnknownRoleError(
